@@ -1,0 +1,106 @@
+import type { Cidr } from '../model/addresses.ts';
+import type { NftStatement } from './nft.ts';
+import type { PortRange } from './port-ranges.ts';
+
+/**
+ * The Linux state a gateway node should have, as computed by gateway-plan.ts and applied
+ * by the reconcilers. Plain data, no I/O: each reconciler compares one part of it with
+ * what it observes and applies the difference.
+ */
+
+/** What a policy rule does when it matches. */
+export type RuleAction =
+  | { kind: 'lookup'; table: number }
+  /** Jump to the rule at `target` (used to let the TUN's own output skip our rules). */
+  | { kind: 'goto'; target: number }
+  /** Matches and does nothing: the landing point of a goto. */
+  | { kind: 'nop' };
+
+/** An IPv4 policy rule (`ip rule`), in the form both the plan and the observer produce. */
+export interface RuleSpec {
+  priority: number;
+  iif?: string;
+  /** Canonical "a.b.c.d/n". */
+  to?: Cidr;
+  ipproto?: number;
+  /** Inclusive destination port range. */
+  dport?: PortRange;
+  fwmark?: { value: number; mask: number };
+  action: RuleAction;
+  /** rtnetlink protocol: who installed the rule (ours, or 2 = kernel). */
+  protocol: number;
+  /** Selectors found on an observed rule that host/net never writes; never desired. */
+  other?: string[];
+}
+
+/** A route in the dedicated table. */
+export interface RouteSpec {
+  type: 'unicast' | 'unreachable';
+  /** "default" or canonical "a.b.c.d/n". */
+  dst: string;
+  dev?: string;
+  metric: number;
+}
+
+/** A named nftables set of IPv4 prefixes (type ipv4_addr, flags interval). */
+export interface NftSetSpec {
+  name: string;
+  /** Canonical, disjoint, non-adjacent CIDRs (interval sets reject overlaps). */
+  elements: Cidr[];
+}
+
+/** A rule identified by its comment, which ends in a digest of its statements. */
+export interface NftRuleSpec {
+  comment: string;
+  expr: NftStatement[];
+}
+
+export interface NftChainSpec {
+  name: string;
+  type: 'filter';
+  hook: 'prerouting';
+  prio: number;
+  policy: 'accept';
+  rules: NftRuleSpec[];
+}
+
+export interface NftTableSpec {
+  family: 'inet';
+  name: string;
+  sets: NftSetSpec[];
+  chains: NftChainSpec[];
+}
+
+/**
+ * A kernel setting under /proc/sys, by its slash path ("net/ipv4/conf/eth0.100/rp_filter":
+ * slashes, because interface names may contain dots).
+ */
+export type SysctlWant =
+  | { key: string; kind: 'exact'; value: string }
+  /** A port-range list that must include these ports (others' entries are kept). */
+  | { key: string; kind: 'port-ranges'; ranges: PortRange[] };
+
+export interface LinkSpec {
+  name: string;
+  mtu: number;
+  up: true;
+  /** No address of any family: the TUN is a pipe to the core, not a host. */
+  addressless: true;
+}
+
+export interface GatewayPlan {
+  /** The TUN; null when the node has no role (nothing of ours may remain). */
+  link: LinkSpec | null;
+  tableId: number;
+  routeProtocol: number;
+  routes: RouteSpec[];
+  /** Our rules (protocol = routeProtocol), without the local rule. */
+  rules: RuleSpec[];
+  /** Where the `lookup local` rule must be: 0 (the kernel's place) unless moved. */
+  localRulePriority: number;
+  /** The nftables table name, kept even when `nft` is null so teardown knows it. */
+  nftTableName: string;
+  nft: NftTableSpec | null;
+  /** In the order to apply; restored in reverse. */
+  sysctls: SysctlWant[];
+}

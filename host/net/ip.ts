@@ -1,0 +1,153 @@
+import { NetCommandError, type NetContext, parseJsonOutput } from './exec.ts';
+
+/**
+ * Thin typed wrappers over iproute2's JSON interface. Reads use `ip -json`; every change
+ * goes through one `ip -batch -` per reconcile, so a reconcile is one process however
+ * many objects it touches. `-N` (numeric) makes tables, protocols, scopes and route types
+ * print as numbers, independent of the names in /etc/iproute2/rt_*; `-d` makes `ip rule`
+ * print the protocol of the kernel's own rules.
+ */
+
+/** One entry of `ip -4 -N -d -j rule show`; only the fields host/net reads are typed. */
+export interface IpRuleJson {
+  priority: number;
+  src?: string;
+  srclen?: number;
+  dst?: string;
+  dstlen?: number;
+  iif?: string;
+  oif?: string;
+  fwmark?: string;
+  fwmask?: string;
+  /** "tcp" by name, "ipproto-6" under -N in iproute2 6.1, or a number. */
+  ipproto?: string | number;
+  dport?: number;
+  dport_start?: number;
+  dport_end?: number;
+  table?: string;
+  goto?: number;
+  protocol?: string;
+  [field: string]: unknown;
+}
+
+/** One entry of `ip -4 -N -d -j route show table N`. */
+export interface IpRouteJson {
+  /** Numeric under -N: "1" unicast, "7" unreachable. */
+  type?: string;
+  dst: string;
+  dev?: string;
+  gateway?: string;
+  metric?: number;
+  protocol?: string;
+  scope?: string;
+  [field: string]: unknown;
+}
+
+export interface IpAddressJson {
+  family: string;
+  local: string;
+  prefixlen: number;
+  [field: string]: unknown;
+}
+
+/** One entry of `ip -j addr show dev NAME`: the link and its addresses. */
+export interface IpLinkJson {
+  ifname: string;
+  ifindex: number;
+  flags: string[];
+  mtu: number;
+  addr_info: IpAddressJson[];
+  [field: string]: unknown;
+}
+
+function ipArgv(context: NetContext, args: readonly string[]): string[] {
+  return context.netns === null ? ['ip', ...args] : ['ip', '-n', context.netns, ...args];
+}
+
+function badOutput(argv: readonly string[], reason: string): NetCommandError {
+  return new NetCommandError('EGW_NET_BAD_OUTPUT', argv, 0, '', reason);
+}
+
+function objectList(argv: readonly string[], stdout: string): Record<string, unknown>[] {
+  // `ip -j` prints nothing at all for an empty table on some versions.
+  const value = stdout.trim() === '' ? [] : parseJsonOutput(argv, stdout);
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'object' && item !== null)) {
+    throw badOutput(argv, 'expected a JSON array of objects');
+  }
+  return value as Record<string, unknown>[];
+}
+
+async function list(context: NetContext, args: readonly string[]) {
+  const argv = ipArgv(context, args);
+  const { stdout } = await context.exec(argv);
+  return { argv, items: objectList(argv, stdout) };
+}
+
+/** Every IPv4 policy rule, in the kernel's order. */
+export async function listRules(context: NetContext): Promise<IpRuleJson[]> {
+  const { argv, items } = await list(context, ['-4', '-N', '-d', '-j', 'rule', 'show']);
+  for (const item of items) {
+    if (typeof item['priority'] !== 'number') throw badOutput(argv, 'a rule has no priority');
+  }
+  return items as IpRuleJson[];
+}
+
+/** Every IPv4 route of one table (all types: unicast, unreachable, ...). */
+export async function listRoutes(context: NetContext, table: number): Promise<IpRouteJson[]> {
+  const args = ['-4', '-N', '-d', '-j', 'route', 'show', 'table', String(table)];
+  let result: { argv: string[]; items: Record<string, unknown>[] };
+  try {
+    result = await list(context, args);
+  } catch (error) {
+    // A table with no routes does not exist for the kernel: "FIB table does not exist".
+    if (error instanceof NetCommandError && /table does not exist/.test(error.stderr)) return [];
+    throw error;
+  }
+  const { argv, items } = result;
+  for (const item of items) {
+    if (typeof item['dst'] !== 'string') throw badOutput(argv, 'a route has no dst');
+  }
+  return items as IpRouteJson[];
+}
+
+/** The link and its addresses, or null when no device has that name. */
+export async function showLink(context: NetContext, name: string): Promise<IpLinkJson | null> {
+  let result: { argv: string[]; items: Record<string, unknown>[] };
+  try {
+    result = await list(context, ['-j', 'addr', 'show', 'dev', name]);
+  } catch (error) {
+    // The only way iproute2 reports a missing device: `Device "x" does not exist.`
+    if (error instanceof NetCommandError && /does not exist/.test(error.stderr)) return null;
+    throw error;
+  }
+  const link = result.items[0];
+  if (
+    result.items.length !== 1 ||
+    link === undefined ||
+    typeof link['mtu'] !== 'number' ||
+    !Array.isArray(link['flags'])
+  ) {
+    throw badOutput(result.argv, `expected one link named ${name}`);
+  }
+  return {
+    ...link,
+    addr_info: Array.isArray(link['addr_info']) ? link['addr_info'] : [],
+  } as IpLinkJson;
+}
+
+/**
+ * Runs `ip -batch -` with one command per line (without the leading `ip`). iproute2 stops
+ * at the first failing line; the error's stderr names it ("Command failed -:N").
+ */
+export async function ipBatch(
+  context: NetContext,
+  lines: readonly string[],
+  family: '-4' | null = null,
+): Promise<void> {
+  if (lines.length === 0) return;
+  for (const line of lines) {
+    if (line.includes('\n')) throw new Error(`ip batch line contains a newline: ${line}`);
+  }
+  const options = family === null ? ['-batch', '-'] : [family, '-batch', '-'];
+  await context.exec(ipArgv(context, options), { input: `${lines.join('\n')}\n` });
+}
