@@ -44,14 +44,17 @@ export function nextState(proto: u32, stateFlags: u8, outbound: bool, tcpFlags: 
   }
   if (tcpFlags & TCP_RST) {
     state = ST_CLOSED;
-  } else if ((tcpFlags & (TCP_SYN | TCP_ACK)) == TCP_SYN && outbound) {
-    // A new connection on the same tuple after the old one closed (port reuse).
-    if (state == ST_TIME_WAIT || state == ST_CLOSED) {
+  } else if (tcpFlags & TCP_SYN) {
+    if (outbound && (tcpFlags & TCP_ACK) == 0 && (state == ST_TIME_WAIT || state == ST_CLOSED)) {
+      // A new connection on the same tuple after the old one closed (port reuse).
       state = ST_SYN_SENT;
       flags = 0;
+    } else if (!outbound && (tcpFlags & TCP_ACK) != 0 && state == ST_SYN_SENT) {
+      state = ST_SYN_RECEIVED;
+    } else if (!outbound && state == ST_UNREPLIED) {
+      // A flow picked up mid-stream is established at its first reply, whatever it is.
+      state = ST_ESTABLISHED;
     }
-  } else if ((tcpFlags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && !outbound) {
-    if (state == ST_SYN_SENT) state = ST_SYN_RECEIVED;
   } else if (tcpFlags & TCP_FIN) {
     flags |= outbound ? F_FIN_OUT : F_FIN_IN;
     if ((flags & (F_FIN_OUT | F_FIN_IN)) == (F_FIN_OUT | F_FIN_IN)) {

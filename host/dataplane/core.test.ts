@@ -164,6 +164,15 @@ describe('forward: translation', () => {
     expect(checksumProblems(reply.packet)).toEqual([]);
   });
 
+  it('forwards UDP whatever its length field says (GSO and fragments make it differ)', async () => {
+    const c = await core();
+    const packet = buildUdpPacket(
+      { src: POD, dst: REMOTE },
+      { srcPort: 4000, dstPort: 53, length: 3 },
+    );
+    expect(one(c, packet).verdict).toBe(Verdict.forward);
+  });
+
   it('leaves a zero UDP checksum at zero (RFC 768)', async () => {
     const c = await core();
     const packet = buildUdpPacket(

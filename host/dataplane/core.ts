@@ -5,6 +5,7 @@ import { CoreError } from './core-error.ts';
 import type { CoreExports } from './core-exports.ts';
 import { loadCoreModule } from './core-module.ts';
 import { counterNames } from './counters.ts';
+import { type CheckedFlowRecord, checkFlowRecord } from './flow-record.ts';
 import {
   type BatchResult,
   defaultTimeouts,
@@ -352,7 +353,9 @@ export class Core implements NatEngine {
       const chunk = records.slice(first, first + perCall);
       const view = new DataView(this.memory.buffer, exportBase);
       chunk.forEach((record, i) => {
-        encodeFlowRecord(view, i * abi.EXPORT_RECORD_SIZE, record);
+        // A record that fails the field checks goes in as an empty one (state 0), which
+        // the core skips and counts like any record it cannot take.
+        encodeFlowRecord(view, i * abi.EXPORT_RECORD_SIZE, checkFlowRecord(record));
       });
       taken += this.#exports.importFlows(chunk.length, nowMs >>> 0);
     }
@@ -414,13 +417,14 @@ function decodeFlowRecord(view: DataView, at: number): FlowRecord {
   };
 }
 
-function encodeFlowRecord(view: DataView, at: number, record: FlowRecord): void {
+function encodeFlowRecord(view: DataView, at: number, record: CheckedFlowRecord | undefined): void {
   for (let i = 0; i < abi.EXPORT_RECORD_SIZE; i += 4) view.setUint32(at + i, 0);
+  if (record === undefined) return;
   view.setUint8(at, record.proto);
   view.setUint8(at + 1, record.state);
-  view.setUint32(at + 4, parseIPv4(record.internalIP));
-  view.setUint32(at + 8, parseIPv4(record.remoteIP));
-  view.setUint32(at + 12, parseIPv4(record.egressIP));
+  view.setUint32(at + 4, record.internalIP);
+  view.setUint32(at + 8, record.remoteIP);
+  view.setUint32(at + 12, record.egressIP);
   view.setUint16(at + 16, record.internalPort);
   view.setUint16(at + 18, record.remotePort);
   view.setUint16(at + 20, record.egressPort);

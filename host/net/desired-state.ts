@@ -84,8 +84,15 @@ export interface LinkSpec {
   name: string;
   mtu: number;
   up: true;
-  /** No address of any family: the TUN is a pipe to the core, not a host. */
-  addressless: true;
+  /**
+   * The one address the TUN holds, a link-scoped /32 nobody routes to. Not for traffic:
+   * the kernel's reverse-path check (fib_validate_source) drops every packet that
+   * arrives on an interface without any address unless its source routes back through
+   * that same interface, which is never true of the replies the core writes (their
+   * source is a remote server). With an address, loose rp_filter passes them whatever
+   * net.ipv4.conf.all.rp_filter says.
+   */
+  address: string;
 }
 
 export interface GatewayPlan {

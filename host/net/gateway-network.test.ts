@@ -87,8 +87,12 @@ describe('GatewayNetwork', () => {
     const kernel = fakeKernel({ tun: true });
     const changes = await kernel.network.apply(fixtureRole);
     expect(Object.keys(changes)).toEqual(['link', 'sysctl', 'routes', 'nft', 'rules']);
-    expect(changes.link).toEqual(['link set dev tun0 up']);
-    expect(kernel.writers()).toEqual(['link', 'route', 'nft', 'rule']);
+    expect(changes.link).toEqual([
+      'address add 169.254.88.1/32 dev tun0 scope link',
+      'link set dev tun0 up',
+    ]);
+    // Each batch is named by its first command: the link batch starts with the address.
+    expect(kernel.writers()).toEqual(['address', 'route', 'nft', 'rule']);
     expect(kernel.sysctls.get('net/ipv4/ip_local_reserved_ports')).toBe('61000-65535');
 
     kernel.nowApplied();
@@ -97,8 +101,11 @@ describe('GatewayNetwork', () => {
     const teardown = await kernel.network.teardown();
     expect(Object.keys(teardown)).toEqual(['rules', 'nft', 'routes', 'link', 'sysctl']);
     expect(teardown.nft).toEqual(['delete table egressgw']);
-    expect(teardown.link).toEqual(['link set dev tun0 down']);
-    expect(kernel.writers()).toEqual(['rule', 'nft', 'route', 'link']);
+    expect(teardown.link).toEqual([
+      'address del 169.254.88.1/32 dev tun0',
+      'link set dev tun0 down',
+    ]);
+    expect(kernel.writers()).toEqual(['rule', 'nft', 'route', 'address']);
     expect(kernel.sysctls.get('net/ipv4/ip_local_reserved_ports')).toBe('');
   });
 

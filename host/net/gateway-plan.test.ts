@@ -62,7 +62,7 @@ describe('planGateway: VIP mode', () => {
       { priority: 43, to: '192.0.2.50/32', action: { kind: 'lookup', table: 7777 }, protocol: 158 },
     ]);
     expect(plan.localRulePriority).toBe(0);
-    expect(plan.link).toEqual({ name: 'egw0', mtu: 9000, up: true, addressless: true });
+    expect(plan.link).toEqual({ name: 'egw0', mtu: 9000, up: true, address: '169.254.88.1/32' });
     expect(JSON.stringify(plan)).not.toMatch(/address add|accept_local|reserved_ports/);
   });
 

@@ -92,6 +92,8 @@ export interface GatewayConfig {
   nftTable: string;
   /** TUN MTU; null = the uplink's. */
   mtu: number | null;
+  /** The TUN's only address (desired-state.ts, LinkSpec.address says why it needs one). */
+  tunAddress: string;
 }
 
 export const defaultGatewayConfig: Omit<GatewayConfig, 'tunName' | 'uplink'> = {
@@ -104,6 +106,9 @@ export const defaultGatewayConfig: Omit<GatewayConfig, 'tunName' | 'uplink'> = {
   routeProtocol: 158,
   nftTable: 'egressgw',
   mtu: null,
+  // Link-local (RFC 3927), a /32 with link scope: never chosen as a source for routed
+  // traffic, never routed to.
+  tunAddress: '169.254.88.1/32',
 };
 
 /** What the plan needs to know about the node that the role does not say. */
@@ -382,7 +387,7 @@ export function planGateway(
 
   return {
     ...empty,
-    link: { name: tunName, mtu, up: true, addressless: true },
+    link: { name: tunName, mtu, up: true, address: config.tunAddress },
     routes,
     rules,
     localRulePriority: localEgress.length > 0 ? base + RULE_OFFSET.movedLocal : 0,

@@ -9,7 +9,7 @@ import { memoryJournal } from './restore-journal.ts';
 
 const before = linkBefore[0] as IpLinkJson;
 const applied = linkApplied[0] as IpLinkJson;
-const spec = { name: 'tun0', mtu: 1500, up: true, addressless: true } as const;
+const spec = { name: 'tun0', mtu: 1500, up: true, address: '169.254.88.1/32' } as const;
 const missing = new NetCommandError(
   'EGW_NET_COMMAND_FAILED',
   ['ip'],
@@ -22,6 +22,7 @@ describe('linkCommands', () => {
   it('removes addresses, sets the MTU and brings the TUN up', () => {
     expect(linkCommands(before, { ...spec, mtu: 9000 })).toEqual([
       'address del 198.18.0.1/30 dev tun0',
+      'address add 169.254.88.1/32 dev tun0 scope link',
       'link set dev tun0 mtu 9000',
       'link set dev tun0 up',
     ]);
@@ -38,11 +39,12 @@ describe('reconcileLink', () => {
     });
     const journal = memoryJournal();
     const context = { exec, netns: 'ns1' };
-    expect(await reconcileLink(context, journal, { ...spec, mtu: 9000 })).toHaveLength(3);
-    expect(journal.get('link:tun0')).toEqual({ mtu: 1500, up: false });
+    expect(await reconcileLink(context, journal, { ...spec, mtu: 9000 })).toHaveLength(4);
+    expect(journal.get('link:tun0')).toEqual({ mtu: 1500, up: false, address: spec.address });
     current = { ...applied, mtu: 9000 };
     expect(await reconcileLink(context, journal, { ...spec, mtu: 9000 })).toEqual([]);
     expect(await reconcileLink(context, journal, null)).toEqual([
+      'address del 169.254.88.1/32 dev tun0',
       'link set dev tun0 mtu 1500',
       'link set dev tun0 down',
     ]);

@@ -4,10 +4,11 @@ import { type IpLinkJson, ipBatch, showLink } from './ip.ts';
 import type { RestoreJournal } from './restore-journal.ts';
 
 /**
- * The TUN device: up, at the planned MTU, without addresses. The dataplane creates it;
- * we only set it. What it was before our first change (MTU, up or down) is journaled and
- * put back when the node loses its role. Addresses found on it are removed and not put
- * back: an address on the TUN would make the kernel answer for it itself.
+ * The TUN device: up, at the planned MTU, holding exactly the planned link-scoped address
+ * (LinkSpec.address says why it needs one). The dataplane creates it; we only set it.
+ * What it was before our first change (MTU, up or down) is journaled and put back when
+ * the node loses its role. Other addresses found on it are removed and not put back: an
+ * address on the TUN makes the kernel answer for it itself.
  */
 
 const PREFIX = 'link:';
@@ -15,6 +16,8 @@ const PREFIX = 'link:';
 interface Entry {
   mtu: number;
   up: boolean;
+  /** The address we added, removed again on restore (absent in journals of old runs). */
+  address?: string;
 }
 
 export function isUp(link: IpLinkJson): boolean {
@@ -24,9 +27,13 @@ export function isUp(link: IpLinkJson): boolean {
 /** Pure: the `ip -batch` lines that bring `link` to `spec`. */
 export function linkCommands(link: IpLinkJson, spec: LinkSpec): string[] {
   const commands: string[] = [];
+  let present = false;
   for (const address of link.addr_info) {
-    commands.push(`address del ${address.local}/${address.prefixlen} dev ${spec.name}`);
+    const text = `${address.local}/${address.prefixlen}`;
+    if (text === spec.address) present = true;
+    else commands.push(`address del ${text} dev ${spec.name}`);
   }
+  if (!present) commands.push(`address add ${spec.address} dev ${spec.name} scope link`);
   if (link.mtu !== spec.mtu) commands.push(`link set dev ${spec.name} mtu ${spec.mtu}`);
   if (!isUp(link)) commands.push(`link set dev ${spec.name} up`);
   return commands;
@@ -35,6 +42,10 @@ export function linkCommands(link: IpLinkJson, spec: LinkSpec): string[] {
 /** Pure: the lines that put back what the journal recorded. */
 export function linkRestoreCommands(link: IpLinkJson, entry: Entry): string[] {
   const commands: string[] = [];
+  const ours = entry.address;
+  if (ours !== undefined && link.addr_info.some((a) => `${a.local}/${a.prefixlen}` === ours)) {
+    commands.push(`address del ${ours} dev ${link.ifname}`);
+  }
   if (link.mtu !== entry.mtu) commands.push(`link set dev ${link.ifname} mtu ${entry.mtu}`);
   if (isUp(link) !== entry.up) {
     commands.push(`link set dev ${link.ifname} ${entry.up ? 'up' : 'down'}`);
@@ -66,7 +77,11 @@ export async function reconcileLink(
     }
     const commands = linkCommands(link, spec);
     if (commands.length > 0 && journal.get(PREFIX + spec.name) === undefined) {
-      journal.set(PREFIX + spec.name, { mtu: link.mtu, up: isUp(link) } satisfies Entry);
+      journal.set(PREFIX + spec.name, {
+        mtu: link.mtu,
+        up: isUp(link),
+        address: spec.address,
+      } satisfies Entry);
     }
     await ipBatch(context, commands);
     changes.push(...commands);

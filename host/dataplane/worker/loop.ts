@@ -84,6 +84,9 @@ export function runLoop(
       if (shouldStop()) return 'stopped';
       if (!device.waitReadable(pollTimeoutMs)) {
         pollTimeouts++;
+        // An idle call: the core takes a requested policy table and sweeps more of its
+        // flow table, so neither waits for traffic.
+        core.processBatch(0, nowMs());
         publish();
         continue;
       }
