@@ -5,7 +5,13 @@ import { defineConfig } from 'vitest/config';
 // because they share the machine's two cores with the traffic they generate.
 export default defineConfig({
   test: {
-    include: ['host/**/*.test.ts', 'lab/**/*.test.ts', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: [
+      'host/**/*.test.ts',
+      'lab/**/*.test.ts',
+      'test/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'deploy/**/*.test.ts',
+    ],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -157,6 +157,11 @@ export class Core implements NatEngine {
     return this.#exports.mappingCount();
   }
 
+  /** The flow table's capacity (maxFlows). */
+  capacity(): number {
+    return this.#exports.capacity(0);
+  }
+
   /**
    * The egress address each (src, dst) pair would leave with under the active table, or
    * null: the core's own answer, for diagnostics.

@@ -16,7 +16,10 @@ describe('procSysctl', () => {
     const access = procSysctl(root);
     expect(await access.read('net/ipv4/conf/eth0.100/rp_filter')).toBe('1');
     await access.write('net/ipv4/conf/eth0.100/rp_filter', '2');
-    expect(readFileSync(join(root, 'net/ipv4/conf/eth0.100/rp_filter'), 'utf8')).toBe('2');
+    expect(readFileSync(join(root, 'net/ipv4/conf/eth0.100/rp_filter'), 'utf8')).toBe('2\n');
+    // An empty value is still a write the kernel sees: a lone newline.
+    await access.write('net/ipv4/conf/eth0.100/rp_filter', '');
+    expect(readFileSync(join(root, 'net/ipv4/conf/eth0.100/rp_filter'), 'utf8')).toBe('\n');
     expect(await access.read('net/ipv4/conf/nosuch/rp_filter')).toBeNull();
   });
 

@@ -48,7 +48,10 @@ export function procSysctl(root = '/proc/sys'): SysctlAccess {
       checkKey(key);
       checkValue(key, value);
       try {
-        await writeFile(join(root, key), value);
+        // With its newline, as sysctl(8) writes it: an empty value would otherwise be a
+        // write of zero bytes, which the kernel never sees (an empty
+        // ip_local_reserved_ports could not be set back).
+        await writeFile(join(root, key), `${value}\n`);
       } catch (error) {
         throw new NetError('EGW_NET_SYSCTL', `write ${key}=${value}: ${(error as Error).message}`);
       }

@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+/**
+ * The settings a user may change, with their defaults: the plain manifests are the
+ * workload built from `defaultValues`; the Helm chart's values.yaml is `defaultValues`
+ * with `valueDocs` as comments, and its templates read these same paths.
+ */
+export interface Toleration {
+  key?: string;
+  operator?: 'Exists' | 'Equal';
+  value?: string;
+  effect?: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+  tolerationSeconds?: number;
+}
+
+export interface Values {
+  image: {
+    repository: string;
+    tag: string;
+    pullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  };
+  agent: {
+    logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+    /** TCP port of /metrics, /healthz and /readyz, on every node (hostNetwork). */
+    metricsPort: number;
+    /** UDP port of the election heartbeats between gateway nodes. */
+    heartbeatPort: number;
+    tunName: string;
+    /** Connection-tracking capacity per node; a power of two. */
+    maxFlows: number;
+  };
+  resources: {
+    requests: { cpu: string; memory: string };
+    limits: { memory: string };
+  };
+  nodeSelector: Record<string, string>;
+  tolerations: Toleration[];
+  priorityClassName: string;
+}
+
+const packageJson = JSON.parse(
+  readFileSync(resolve(import.meta.dirname, '../../package.json'), 'utf8'),
+) as { version: string };
+
+/** The version the chart and image carry: package.json's. */
+export const appVersion: string = packageJson.version;
+
+/** The namespace of the plain manifests; the chart installs into the release's namespace. */
+export const defaultNamespace = 'egressgw';
+
+export const defaultValues: Values = {
+  image: {
+    repository: 'ghcr.io/egressgw/egressgw',
+    tag: appVersion,
+    pullPolicy: 'IfNotPresent',
+  },
+  agent: {
+    logLevel: 'info',
+    metricsPort: 9471,
+    heartbeatPort: 9472,
+    tunName: 'egw0',
+    maxFlows: 262_144,
+  },
+  // No CPU limit: CFS throttling would cap the dataplane's packet rate. Memory: the core's
+  // flow table is ≤ 64 bytes per flow (16 MiB at the default capacity) plus Node's heap.
+  resources: {
+    requests: { cpu: '100m', memory: '128Mi' },
+    limits: { memory: '512Mi' },
+  },
+  nodeSelector: { 'kubernetes.io/os': 'linux' },
+  // Every node steers its pods' traffic, and gateway nodes are often tainted: run everywhere.
+  tolerations: [{ operator: 'Exists' }],
+  priorityClassName: 'system-node-critical',
+};
+
+/**
+ * Values the templates take whole (toYaml) rather than field by field: maps and lists
+ * whose keys the user chooses.
+ */
+export const wholeValuePaths: readonly string[] = ['resources', 'nodeSelector', 'tolerations'];
+
+/** One line of documentation per value path, written into values.yaml. */
+export const valueDocs: Readonly<Record<string, string>> = {
+  image: 'The agent image (built by the Dockerfile at the repository root).',
+  'image.pullPolicy': 'Always, IfNotPresent or Never.',
+  agent: 'Agent settings, passed as command-line flags.',
+  'agent.logLevel': 'fatal, error, warn, info, debug or trace.',
+  'agent.metricsPort':
+    'TCP port on every node for /metrics, /healthz and /readyz (the pod uses the host network).',
+  'agent.heartbeatPort': 'UDP port on every gateway node for election heartbeats.',
+  'agent.tunName': 'Name of the TUN device the dataplane creates on gateway nodes.',
+  'agent.maxFlows': 'Connection-tracking capacity per node; a power of two.',
+  resources: 'No CPU limit on purpose: throttling caps the packet rate.',
+  nodeSelector:
+    'Nodes the agent runs on. It must run on gateway nodes and on nodes with selected pods.',
+  tolerations: 'By default the agent tolerates every taint, like other node networking agents.',
+  priorityClassName: 'Node networking is node-critical.',
+};

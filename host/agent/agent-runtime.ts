@@ -1,0 +1,210 @@
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { PortRanges } from '../control/nat-policy.ts';
+import type { CoreConfig } from '../dataplane/core.ts';
+import { Elector } from '../election/elector.ts';
+import { Heartbeat } from '../election/heartbeat.ts';
+import type { DataplaneReadings } from '../metrics/dataplane-readings.ts';
+import { startObservability } from '../metrics/observability.ts';
+import { ArpAnnouncer } from '../net/arp/announcer.ts';
+import { ArpSocket } from '../net/arp/packet-socket.ts';
+import { ArpResponder } from '../net/arp/responder.ts';
+import { exec } from '../net/exec.ts';
+import { GatewayNetwork } from '../net/gateway-network.ts';
+import { defaultGatewayConfig } from '../net/gateway-plan.ts';
+import { fileJournal } from '../net/restore-journal.ts';
+import { procSysctl } from '../net/sysctl.ts';
+import { Agent } from './agent.ts';
+import type { ConfigSource } from './config-source.ts';
+import { Dataplane } from './dataplane.ts';
+import { AgentError } from './errors.ts';
+import { readOwnInterfaces } from './own-interfaces.ts';
+
+export interface AgentRuntimeOptions {
+  nodeName: string;
+  source: ConfigSource;
+  /** Where replies from outside arrive and VIPs are announced. */
+  uplink: string;
+  tunName: string;
+  clusterCIDRs: string[];
+  ports: PortRanges;
+  heartbeat: { address: string | null; port: number; secret: string };
+  /** Holds the journal of kernel settings to give back on exit. */
+  stateDir: string;
+  core?: Partial<CoreConfig>;
+  /** Where /metrics, /healthz and /readyz are served; null for none. */
+  metrics: { host: string; port: number } | null;
+  /** Root of the kernel settings tree (/proc/sys, or the host's mounted elsewhere). */
+  procSysRoot: string;
+  log: Logger;
+}
+
+/** A running agent and everything it started, stopped in reverse order. */
+export interface AgentRuntime {
+  agent: Agent;
+  dataplane: Dataplane;
+  heartbeat: Heartbeat;
+  elector: Elector;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the parts of a gateway agent in dependency order: the dataplane first (the TUN
+ * must exist before routing points at it), then routing and ARP, then the peers
+ * (heartbeats, election), and the agent that drives them all last.
+ */
+export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<AgentRuntime> {
+  const { log } = options;
+  mkdirSync(options.stateDir, { recursive: true });
+  const heartbeatAddress = options.heartbeat.address ?? (await ownNodeAddress(options));
+
+  const stack: Array<() => Promise<void> | void> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const step of stack.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        log.error({ err: error }, 'stopping a part of the agent failed');
+      }
+    }
+  };
+  try {
+    const observability =
+      options.metrics === null ? null : await startObservability(options.metrics);
+    if (observability) stack.push(() => observability.stop());
+    const configApplied = observability?.health.readinessFlag(
+      'config',
+      'no configuration applied yet',
+    );
+
+    const dataplane = await Dataplane.start({
+      tunName: options.tunName,
+      ...(options.core ? { core: options.core } : {}),
+    });
+    stack.push(() => dataplane.stop());
+    log.info({ tun: dataplane.tun.name, offloads: dataplane.tun.offloads }, 'dataplane started');
+    if (observability) {
+      observability.metrics.attachDataplane(dataplaneReadings(dataplane));
+      stack.push(() => observability.metrics.attachDataplane(null));
+      let workerEnded = false;
+      void dataplane.worker.ended.finally(() => {
+        workerEnded = true;
+      });
+      observability.health.addReadiness('dataplane', () =>
+        workerEnded ? { ok: false, message: 'the dataplane worker has stopped' } : { ok: true },
+      );
+    }
+
+    const network = new GatewayNetwork({
+      context: { exec, netns: null },
+      sysctl: procSysctl(options.procSysRoot),
+      journal: fileJournal(`${options.stateDir}/restore-journal.json`),
+      config: { ...defaultGatewayConfig, tunName: dataplane.tun.name, uplink: options.uplink },
+      onRepair: (changes) =>
+        log.warn({ changes }, 'repaired routing that was changed behind our back'),
+      onError: (error) => log.error({ err: error }, 'routing repair failed'),
+    });
+    stack.push(async () => {
+      network.stop();
+      await network.teardown();
+    });
+    network.start();
+
+    const arp = ArpSocket.open(options.uplink);
+    stack.push(() => arp.close());
+    const announcer = new ArpAnnouncer([arp], undefined, (failure) =>
+      log.error({ failure }, 'gratuitous ARP could not be sent'),
+    );
+    stack.push(() => announcer.close());
+    const responder = new ArpResponder(arp, (ip) => announcer.refCount(ip) > 0);
+    responder.start();
+
+    const heartbeat = new Heartbeat({
+      node: options.nodeName,
+      address: heartbeatAddress,
+      port: options.heartbeat.port,
+      secret: options.heartbeat.secret,
+    });
+    await heartbeat.start();
+    stack.push(() => heartbeat.stop({ goodbye: true }));
+
+    const elector = new Elector({ heartbeat, leases: null });
+    elector.on('error', (error) => log.error({ err: error }, 'election error'));
+    elector.start();
+    stack.push(() => elector.stop({ graceful: true }));
+
+    const agent = new Agent(
+      {
+        source: options.source,
+        dataplane,
+        network,
+        announcer,
+        heartbeat,
+        elector,
+        interfaces: () => readOwnInterfaces([dataplane.tun.name]),
+      },
+      {
+        nodeName: options.nodeName,
+        clusterCIDRs: options.clusterCIDRs,
+        ports: options.ports,
+        heartbeatPort: options.heartbeat.port,
+      },
+    );
+    stack.push(() => agent.stop());
+    agent.on('reconcile-error', (error) => log.error({ err: error }, 'reconcile failed; retrying'));
+    agent.on('takeover', (event) => {
+      log.info({ event }, 'took over a gateway');
+      if (event.sinceLastHeartbeatMs !== null) {
+        observability?.metrics.recordFailover(event.group, event.sinceLastHeartbeatMs / 1000);
+      }
+    });
+    elector.on('role', (view) =>
+      observability?.metrics.setElectionRole(view.key, options.nodeName, view.role === 'active'),
+    );
+    agent.on('reconciled', (result, announced) => {
+      configApplied?.set(true);
+      log.debug({ groups: result.state.groups.length, announced }, 'reconciled');
+    });
+    heartbeat.on('liveness', (event) => {
+      log.info({ event }, 'peer liveness changed');
+      agent.trigger();
+    });
+    agent.trigger();
+    return { agent, dataplane, heartbeat, elector, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** The heartbeat address when none is given: this node's first address in the config. */
+async function ownNodeAddress(options: AgentRuntimeOptions): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const node = options.source.current()?.nodes.find((n) => n.name === options.nodeName);
+    if (node && node.addresses.length > 0) return node.addresses[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new AgentError(
+    'EGW_AGENT_CONFIG',
+    `node ${options.nodeName} has no address in the configuration: give --heartbeat-address`,
+  );
+}
+
+/**
+ * What the metrics read from the dataplane at scrape time: the core's counters and table
+ * use, straight from the shared memory (reads only; the worker keeps running).
+ */
+function dataplaneReadings(dataplane: Dataplane): DataplaneReadings {
+  const capacity = dataplane.core.capacity();
+  return {
+    counters: () => dataplane.core.counters(),
+    flowTable: () => ({
+      entries: dataplane.core.flowCount(),
+      capacity,
+      mappings: dataplane.core.mappingCount(),
+    }),
+    // Per-address port use needs a count the core does not keep yet.
+    portUse: () => [],
+  };
+}

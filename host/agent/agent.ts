@@ -1,0 +1,207 @@
+import { EventEmitter } from 'node:events';
+import { type CompileResult, compile } from '../control/compile.ts';
+import type { ChooseActive, ClusterInputs, NodeInterface } from '../control/inputs.ts';
+import type { PortRanges } from '../control/nat-policy.ts';
+import type { Elector, GroupView, TakeoverEvent } from '../election/elector.ts';
+import type { Heartbeat, HeartbeatPeer } from '../election/heartbeat.ts';
+import type { EgressState } from '../model/egress-state.ts';
+import type { ArpAnnouncer } from '../net/arp/announcer.ts';
+import type { GatewayNetwork } from '../net/gateway-network.ts';
+import type { ConfigSnapshot, ConfigSource } from './config-source.ts';
+import type { Dataplane } from './dataplane.ts';
+import { gatewaySlice } from './gateway-slice.ts';
+
+/** The parts an agent drives; the CLI builds them (agent-runtime.ts), tests may fake them. */
+export interface AgentParts {
+  source: ConfigSource;
+  dataplane: Pick<Dataplane, 'setPolicy'>;
+  network: Pick<GatewayNetwork, 'apply'>;
+  announcer: Pick<ArpAnnouncer, 'add' | 'remove' | 'addresses'>;
+  heartbeat: Pick<Heartbeat, 'isAlive' | 'setPeers'>;
+  elector: Pick<Elector, 'setGroups' | 'view' | 'on'>;
+  /** The node's own interfaces, read fresh for each reconcile. */
+  interfaces: () => Promise<NodeInterface[]>;
+}
+
+export interface AgentSettings {
+  nodeName: string;
+  clusterCIDRs: string[];
+  ports: PortRanges;
+  /** UDP port the agents' heartbeats use on every node. */
+  heartbeatPort: number;
+}
+
+export interface AgentEvents {
+  /** A reconcile finished: what the cluster looks like from here now. */
+  reconciled: [result: CompileResult, announced: string[]];
+  /** A reconcile failed; the next trigger (or the retry timer) tries again. */
+  'reconcile-error': [error: unknown];
+  takeover: [event: TakeoverEvent];
+}
+
+const RETRY_MS = 1000;
+
+/**
+ * One node's agent: turns the configuration (file or Kubernetes), the peers' liveness and
+ * the election into the node's dataplane policy, Linux routing and ARP announcements.
+ *
+ * Hot standby: every node programs its core and routing for every group it is suitable
+ * for, as if it were active, and only the node that holds the role announces the VIP.
+ * A failover then needs nothing but the announcement (gratuitous ARP) from the new node;
+ * the reconcile that follows finds everything else in place.
+ *
+ * Reconciles never overlap and coalesce: triggers that arrive during one run it once more.
+ * Order within one: withdraw announcements no longer ours (traffic stops coming here
+ * first), then the core's policy, then routing, then new announcements (traffic comes
+ * only once everything is ready for it).
+ */
+export class Agent extends EventEmitter<AgentEvents> {
+  readonly #parts: AgentParts;
+  readonly #settings: AgentSettings;
+  #running = false;
+  #dirty = false;
+  #retry: NodeJS.Timeout | null = null;
+  #stopped = false;
+  #last: CompileResult | null = null;
+
+  constructor(parts: AgentParts, settings: AgentSettings) {
+    super();
+    this.#parts = parts;
+    this.#settings = settings;
+    parts.source.onChange(() => this.trigger());
+    parts.elector.on('role', (_view: GroupView) => this.trigger());
+    parts.elector.on('active-node', () => this.trigger());
+    parts.elector.on('takeover', (event: TakeoverEvent) => this.emit('takeover', event));
+  }
+
+  /** The last compile result: the cluster as this agent sees it (status, CLI). */
+  get last(): CompileResult | null {
+    return this.#last;
+  }
+
+  /** Asks for a reconcile; runs it at once unless one is running, then once after it. */
+  trigger(): void {
+    if (this.#stopped) return;
+    this.#dirty = true;
+    if (this.#running) return;
+    void this.#loop();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#retry) clearTimeout(this.#retry);
+  }
+
+  async #loop(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#dirty && !this.#stopped) {
+        this.#dirty = false;
+        try {
+          await this.reconcile();
+        } catch (error) {
+          this.emit('reconcile-error', error);
+          if (!this.#retry) {
+            this.#retry = setTimeout(() => {
+              this.#retry = null;
+              this.trigger();
+            }, RETRY_MS);
+          }
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** One pass from the current view to the node's dataplane, routing and ARP. */
+  async reconcile(): Promise<void> {
+    const snapshot = this.#parts.source.current();
+    if (snapshot === null) return;
+    const { nodeName } = this.#settings;
+    this.#parts.heartbeat.setPeers(this.#peers(snapshot));
+    const live = new Set([
+      nodeName,
+      ...snapshot.nodes.map((n) => n.name).filter((n) => this.#parts.heartbeat.isAlive(n)),
+    ]);
+
+    // Pass 1 finds the groups and who is suitable; the elector decides; pass 2 records
+    // its decisions in the model. compile() is pure, so both passes agree on the rest.
+    const first = compile(
+      snapshot.objects,
+      this.#inputs(snapshot, live, () => null),
+    );
+    this.#parts.elector.setGroups(
+      first.state.groups
+        .filter((group) => group.candidates.includes(nodeName))
+        .map((group) => ({ key: group.key, suitable: group.suitable })),
+    );
+    const choose: ChooseActive = (key, suitable) => {
+      const active = this.#parts.elector.view(key)?.activeNode ?? null;
+      return active !== null && suitable.includes(active) ? active : null;
+    };
+    const result = compile(snapshot.objects, this.#inputs(snapshot, live, choose));
+
+    const interfaces = await this.#parts.interfaces();
+    const standby = asIfActive(result.state, nodeName);
+    const slice = gatewaySlice(standby, nodeName, interfaces, this.#settings.ports);
+    const announce = gatewaySlice(
+      result.state,
+      nodeName,
+      interfaces,
+      this.#settings.ports,
+    ).announce;
+
+    const { announcer } = this.#parts;
+    for (const ip of announcer.addresses())
+      if (!announce.includes(ip)) announcer.remove(ownerOf(ip));
+    await this.#parts.dataplane.setPolicy(slice.natPolicy);
+    await this.#parts.network.apply(slice.role);
+    for (const ip of announce)
+      if (!announcer.addresses().includes(ip)) announcer.add(ownerOf(ip), ip);
+
+    this.#last = result;
+    this.emit('reconciled', result, announce);
+  }
+
+  #inputs(
+    snapshot: ConfigSnapshot,
+    live: ReadonlySet<string>,
+    chooseActive: ChooseActive,
+  ): ClusterInputs {
+    return {
+      nodes: snapshot.nodes,
+      pods: snapshot.pods,
+      namespaces: snapshot.namespaces,
+      clusterCIDRs: this.#settings.clusterCIDRs,
+      liveAgents: live,
+      chooseActive,
+    };
+  }
+
+  /** Every other node's first address: where its agent's heartbeats come from. */
+  #peers(snapshot: ConfigSnapshot): HeartbeatPeer[] {
+    return snapshot.nodes
+      .filter((node) => node.name !== this.#settings.nodeName && node.addresses.length > 0)
+      .map((node) => ({
+        node: node.name,
+        address: node.addresses[0]!,
+        port: this.#settings.heartbeatPort,
+      }));
+  }
+}
+
+/** The model with this node active for every group it is suitable for (hot standby). */
+function asIfActive(state: EgressState, nodeName: string): EgressState {
+  return {
+    ...state,
+    groups: state.groups.map((group) =>
+      group.suitable.includes(nodeName) ? { ...group, activeNode: nodeName } : group,
+    ),
+  };
+}
+
+/** One announcer owner per address: the address is the owner. */
+function ownerOf(ip: string): string {
+  return `vip/${ip}`;
+}

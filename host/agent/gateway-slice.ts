@@ -1,0 +1,64 @@
+import type { NodeInterface } from '../control/inputs.ts';
+import type { PortRanges } from '../control/nat-policy.ts';
+import { toNatPolicy } from '../control/nat-policy.ts';
+import { primaryIPv4 } from '../control/node-fitness.ts';
+import type { IPv4 } from '../model/addresses.ts';
+import type { EgressState } from '../model/egress-state.ts';
+import type { NatPolicy } from '../model/nat-policy.ts';
+import type { GatewayRole, LocalEgress, SteeringRule } from '../net/gateway-plan.ts';
+
+/**
+ * What one gateway node does for the egress model: the core's policy (what to translate
+ * to which address), the Linux side (which traffic goes into the TUN, which VIPs are
+ * routed to it, which of the node's own addresses lend their ports), and which VIPs the
+ * ARP responder answers for. A node that is active for nothing gets empty lists, which
+ * removes everything.
+ */
+export interface GatewaySlice {
+  natPolicy: NatPolicy;
+  role: GatewayRole;
+  /** VIPs this node answers ARP for and announces. */
+  announce: IPv4[];
+}
+
+export function gatewaySlice(
+  state: EgressState,
+  nodeName: string,
+  interfaces: readonly NodeInterface[],
+  ports: PortRanges,
+): GatewaySlice {
+  const natPolicy = toNatPolicy(state, nodeName, interfaces, ports);
+  const served = new Set(natPolicy.egress.map((egress) => egress.ip));
+  const vips: IPv4[] = [];
+  const localEgress: LocalEgress[] = [];
+  const activeGroups = new Set<string>();
+  for (const group of state.groups) {
+    if (group.activeNode !== nodeName) continue;
+    if (group.mode === 'virtual-ip' && group.egressIP !== null) {
+      activeGroups.add(group.key);
+      if (!vips.includes(group.egressIP)) vips.push(group.egressIP);
+      continue;
+    }
+    const ip =
+      group.mode === 'primary-ip'
+        ? group.interfaceName === null
+          ? null
+          : primaryIPv4(interfaces, group.interfaceName)
+        : group.egressIP;
+    if (ip === null || !served.has(ip)) continue;
+    activeGroups.add(group.key);
+    if (!localEgress.some((local) => local.ip === ip)) {
+      localEgress.push({ ip, portMin: ports.nodeOwned.portMin, portMax: ports.nodeOwned.portMax });
+    }
+  }
+  const steering: SteeringRule[] = state.rules
+    .filter((rule) => activeGroups.has(rule.group) && rule.sources.length > 0)
+    .map((rule) => ({
+      id: rule.id,
+      sources: rule.sources.map((source) => `${source}/32`),
+      destinations: [...rule.destinations],
+      excluded: [...rule.excluded],
+    }));
+  vips.sort();
+  return { natPolicy, role: { steering, vips, localEgress }, announce: [...vips] };
+}

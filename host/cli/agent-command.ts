@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { startAgentRuntime } from '../agent/agent-runtime.ts';
+import type { ConfigSource } from '../agent/config-source.ts';
+import { FileSource } from '../config/file-source.ts';
+import { formatProblem } from '../config/problem.ts';
+import type { PortRange } from '../control/nat-policy.ts';
+import { createLogger } from './log.ts';
+
+export interface AgentCommandOptions {
+  nodeName?: string;
+  config: string;
+  uplink: string;
+  tunName: string;
+  clusterCidr: string[];
+  natPorts: PortRange;
+  nodeNatPorts: PortRange;
+  heartbeatAddress?: string;
+  heartbeatPort: number;
+  heartbeatSecretFile?: string;
+  stateDir: string;
+  maxFlows: number;
+  logLevel: string;
+  metricsHost: string;
+  /** 0: no metrics server. */
+  metricsPort: number;
+  procSysRoot: string;
+}
+
+/**
+ * `egressgw agent`: runs until SIGTERM or SIGINT, then gives every route, rule, kernel
+ * setting and announcement back before it exits. Returns the exit code.
+ */
+export async function runAgentCommand(options: AgentCommandOptions): Promise<number> {
+  const nodeName = options.nodeName ?? process.env['NODE_NAME'] ?? hostname();
+  const log = createLogger(options.logLevel, { node: nodeName });
+  const secret = heartbeatSecret(options);
+  const listeners: Array<() => void> = [];
+  const file = new FileSource(options.config, {
+    onSnapshot: (snapshot) => {
+      for (const problem of snapshot.problems)
+        log.warn({ problem: formatProblem(problem) }, 'configuration problem');
+      for (const listener of listeners) listener();
+    },
+    onError: (error) =>
+      log.error({ err: error }, 'configuration could not be read; keeping the last good one'),
+  });
+  await file.start();
+  const source: ConfigSource = {
+    current: () => file.snapshot,
+    onChange: (listener) => listeners.push(listener),
+  };
+  const runtime = await startAgentRuntime({
+    nodeName,
+    source,
+    uplink: options.uplink,
+    tunName: options.tunName,
+    clusterCIDRs: options.clusterCidr,
+    ports: { virtual: options.natPorts, nodeOwned: options.nodeNatPorts },
+    heartbeat: { address: options.heartbeatAddress ?? null, port: options.heartbeatPort, secret },
+    stateDir: options.stateDir,
+    core: { maxFlows: options.maxFlows },
+    metrics:
+      options.metricsPort === 0 ? null : { host: options.metricsHost, port: options.metricsPort },
+    procSysRoot: options.procSysRoot,
+    log,
+  });
+  log.info({ config: options.config, uplink: options.uplink }, 'agent running');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      log.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await runtime.stop();
+  file.close();
+  log.info('stopped; routing and kernel settings given back');
+  return 0;
+}
+
+/**
+ * The heartbeat key shared by the agents of a cluster: from a file (a mounted Secret)
+ * or EGRESSGW_HEARTBEAT_SECRET. Never from a flag: flags show in `ps`.
+ */
+function heartbeatSecret(options: AgentCommandOptions): string {
+  if (options.heartbeatSecretFile) return readFileSync(options.heartbeatSecretFile, 'utf8').trim();
+  const fromEnv = process.env['EGRESSGW_HEARTBEAT_SECRET'];
+  if (fromEnv) return fromEnv;
+  throw new Error(
+    'no heartbeat secret: give --heartbeat-secret-file or set EGRESSGW_HEARTBEAT_SECRET',
+  );
+}

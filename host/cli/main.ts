@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { runAgentCommand } from './agent-command.ts';
+import { collect, parsePort, parsePortRange } from './parse-options.ts';
+import { runValidate } from './validate.ts';
+
+// The egressgw command line. Exit codes: 0 success, 1 failure or problems found,
+// 2 usage errors (commander's own), see exit-codes.ts.
+
+const program = new Command()
+  .name('egressgw')
+  .description('Kubernetes egress gateway with a userspace WebAssembly dataplane')
+  .showHelpAfterError()
+  .exitOverride((error) => {
+    process.exit(error.exitCode === 1 ? 2 : error.exitCode);
+  });
+
+program
+  .command('agent')
+  .description('run the node agent: dataplane, routing, ARP, election (until SIGTERM)')
+  .requiredOption(
+    '-c, --config <file>',
+    'YAML file with the egress objects, Nodes and Pods (file mode)',
+  )
+  .requiredOption('--uplink <interface>', 'interface where replies arrive and VIPs are announced')
+  .option('--node-name <name>', "this node's name (default: $NODE_NAME, then the hostname)")
+  .option('--tun-name <name>', 'name of the TUN device', 'egw0')
+  .option(
+    '--cluster-cidr <cidr>',
+    'pod, service or node network: never translated (repeatable)',
+    collect,
+    [],
+  )
+  .addOption(
+    new Option('--nat-ports <min-max>', 'SNAT ports on virtual IPs')
+      .default({ portMin: 1024, portMax: 65535 }, '1024-65535')
+      .argParser(parsePortRange),
+  )
+  .addOption(
+    new Option(
+      '--node-nat-ports <min-max>',
+      "SNAT ports on the node's own addresses, reserved from its local stack",
+    )
+      .default({ portMin: 61000, portMax: 65535 }, '61000-65535')
+      .argParser(parsePortRange),
+  )
+  .option(
+    '--heartbeat-address <ip>',
+    "address the heartbeats bind to (default: this node's first address)",
+  )
+  .addOption(
+    new Option('--heartbeat-port <port>', "UDP port of the agents' heartbeats")
+      .default(9472)
+      .argParser(parsePort),
+  )
+  .option(
+    '--heartbeat-secret-file <file>',
+    'file holding the heartbeat key (or set EGRESSGW_HEARTBEAT_SECRET)',
+  )
+  .option('--state-dir <dir>', 'where kernel settings to give back are recorded', '/run/egressgw')
+  .addOption(
+    new Option('--max-flows <n>', 'connection table size, a power of two')
+      .default(1 << 18)
+      .argParser(Number),
+  )
+  .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+  .option('--metrics-host <ip>', 'address of /metrics, /healthz, /readyz', '127.0.0.1')
+  .addOption(
+    new Option('--metrics-port <port>', 'port of /metrics, /healthz, /readyz (0: none)')
+      .default(9471)
+      .argParser((text) => (text === '0' ? 0 : parsePort(text))),
+  )
+  .option(
+    '--proc-sys-root <dir>',
+    "where kernel settings live (the host's, in a container)",
+    '/proc/sys',
+  )
+  .action(async (options) => {
+    process.exitCode = await runAgentCommand(options);
+  });
+
+program
+  .command('validate')
+  .description('check a file of egress objects, Nodes and Pods; print every problem with its place')
+  .requiredOption('-f, --filename <file>', 'the YAML file')
+  .option('-o, --output <format>', 'text or json', 'text')
+  .action(async (options: { filename: string; output: string }) => {
+    process.exitCode = await runValidate(
+      { file: options.filename, output: options.output },
+      process,
+    );
+  });
+
+await program.parseAsync(process.argv);

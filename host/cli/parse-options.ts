@@ -1,0 +1,26 @@
+import { InvalidArgumentError } from 'commander';
+import type { PortRange } from '../control/nat-policy.ts';
+
+/** "MIN-MAX" as an inclusive port range within 1-65535. */
+export function parsePortRange(text: string): PortRange {
+  const match = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  const portMin = Number(match?.[1]);
+  const portMax = Number(match?.[2]);
+  if (!match || portMin < 1 || portMax > 65535 || portMin > portMax) {
+    throw new InvalidArgumentError(`"${text}" is not a port range MIN-MAX within 1-65535`);
+  }
+  return { portMin, portMax };
+}
+
+export function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d{1,5}$/.test(text) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError(`"${text}" is not a port within 1-65535`);
+  }
+  return port;
+}
+
+/** For repeatable options: collects every value. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
