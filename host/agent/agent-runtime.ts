@@ -25,10 +25,22 @@ export interface AgentRuntimeOptions {
   source: ConfigSource;
   /** Where replies from outside arrive and VIPs are announced. */
   uplink: string;
+  /**
+   * More interfaces where the active node answers ARP for its VIPs and announces them:
+   * on a node network that shares a layer 2 segment, workers can then route selected
+   * traffic with the VIP as next hop and follow a failover by gratuitous ARP alone.
+   */
+  announceInterfaces: string[];
   tunName: string;
   clusterCIDRs: string[];
   ports: PortRanges;
   heartbeat: { address: string | null; port: number; secret: string };
+  /**
+   * How long a starting agent takes no role. Agents of a cluster that start together
+   * (a rollout, a reboot of the cluster) then see each other before the first choice,
+   * which spreads roles; roles of healthy nodes are never moved afterwards.
+   */
+  startupGraceMs: number;
   /** Holds the journal of kernel settings to give back on exit. */
   stateDir: string;
   core?: Partial<CoreConfig>;
@@ -110,14 +122,18 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
     });
     network.start();
 
-    const arp = ArpSocket.open(options.uplink);
-    stack.push(() => arp.close());
-    const announcer = new ArpAnnouncer([arp], undefined, (failure) =>
+    const sockets = [...new Set([options.uplink, ...options.announceInterfaces])].map((name) => {
+      const socket = ArpSocket.open(name);
+      stack.push(() => socket.close());
+      return socket;
+    });
+    const announcer = new ArpAnnouncer(sockets, undefined, (failure) =>
       log.error({ failure }, 'gratuitous ARP could not be sent'),
     );
     stack.push(() => announcer.close());
-    const responder = new ArpResponder(arp, (ip) => announcer.refCount(ip) > 0);
-    responder.start();
+    for (const socket of sockets) {
+      new ArpResponder(socket, (ip) => announcer.refCount(ip) > 0).start();
+    }
 
     const heartbeat = new Heartbeat({
       node: options.nodeName,
@@ -128,7 +144,11 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
     await heartbeat.start();
     stack.push(() => heartbeat.stop({ goodbye: true }));
 
-    const elector = new Elector({ heartbeat, leases: null });
+    const elector = new Elector({
+      heartbeat,
+      leases: null,
+      startupGraceMs: options.startupGraceMs,
+    });
     elector.on('error', (error) => log.error({ err: error }, 'election error'));
     elector.start();
     stack.push(() => elector.stop({ graceful: true }));

@@ -11,6 +11,7 @@ export interface AgentCommandOptions {
   nodeName?: string;
   config: string;
   uplink: string;
+  announceInterface: string[];
   tunName: string;
   clusterCidr: string[];
   natPorts: PortRange;
@@ -18,6 +19,7 @@ export interface AgentCommandOptions {
   heartbeatAddress?: string;
   heartbeatPort: number;
   heartbeatSecretFile?: string;
+  startupGraceMs: number;
   stateDir: string;
   maxFlows: number;
   logLevel: string;
@@ -54,10 +56,12 @@ export async function runAgentCommand(options: AgentCommandOptions): Promise<num
     nodeName,
     source,
     uplink: options.uplink,
+    announceInterfaces: options.announceInterface,
     tunName: options.tunName,
     clusterCIDRs: options.clusterCidr,
     ports: { virtual: options.natPorts, nodeOwned: options.nodeNatPorts },
     heartbeat: { address: options.heartbeatAddress ?? null, port: options.heartbeatPort, secret },
+    startupGraceMs: options.startupGraceMs,
     stateDir: options.stateDir,
     core: { maxFlows: options.maxFlows },
     metrics:

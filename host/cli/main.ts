@@ -23,6 +23,12 @@ program
     'YAML file with the egress objects, Nodes and Pods (file mode)',
   )
   .requiredOption('--uplink <interface>', 'interface where replies arrive and VIPs are announced')
+  .option(
+    '--announce-interface <interface>',
+    'also answer ARP for and announce VIPs here, e.g. a shared node network (repeatable)',
+    collect,
+    [],
+  )
   .option('--node-name <name>', "this node's name (default: $NODE_NAME, then the hostname)")
   .option('--tun-name <name>', 'name of the TUN device', 'egw0')
   .option(
@@ -56,6 +62,14 @@ program
   .option(
     '--heartbeat-secret-file <file>',
     'file holding the heartbeat key (or set EGRESSGW_HEARTBEAT_SECRET)',
+  )
+  .addOption(
+    new Option(
+      '--startup-grace-ms <ms>',
+      'how long a starting agent takes no role (peers show up first)',
+    )
+      .default(3000)
+      .argParser(Number),
   )
   .option('--state-dir <dir>', 'where kernel settings to give back are recorded', '/run/egressgw')
   .addOption(

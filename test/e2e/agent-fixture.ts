@@ -22,6 +22,8 @@ export interface GatewaySpec {
   name: string;
   mode: 'vip' | 'primary';
   nodeSelector: Record<string, string>;
+  /** VIP mode: the address (default VIP). */
+  vip?: string;
 }
 
 export interface LabConfig {
@@ -46,7 +48,7 @@ export function configYaml(config: LabConfig): string {
   for (const gateway of config.gateways) {
     const sourceIP =
       gateway.mode === 'vip'
-        ? `    mode: VirtualIPAddress\n    virtualIPAddress:\n      ip: ${VIP}`
+        ? `    mode: VirtualIPAddress\n    virtualIPAddress:\n      ip: ${gateway.vip ?? VIP}`
         : '    mode: PrimaryIPFromEgressGatewayNodeInterface\n    primaryIPFromEgressGatewayNodeInterface:\n      interfaceName: eth1';
     docs.push(
       `apiVersion: network.deckhouse.io/v1alpha1\nkind: EgressGateway\nmetadata:\n  name: ${gateway.name}\nspec:\n  nodeSelector:\n${labelsYaml(gateway.nodeSelector, 4)}\n  sourceIP:\n${sourceIP}`,
@@ -94,6 +96,7 @@ export async function startAgent(
   node: string,
   configPath: string,
   stateDir: string,
+  extraArgs: string[] = [],
 ): Promise<LabProcess> {
   const agent = lab.spawn(
     node,
@@ -116,6 +119,7 @@ export async function startAgent(
       '--max-flows',
       '65536',
       ...CLUSTER_CIDRS.flatMap((cidr) => ['--cluster-cidr', cidr]),
+      ...extraArgs,
     ],
     'egressgw-agent',
   );

@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
+import { parseProbeReport } from '../../lab/outside-protocol.ts';
+import { type LabConfig, startAgent, VIP, workDir, writeConfig } from './agent-fixture.ts';
+
+// Three gateway nodes in VirtualIPAddress mode with real agents heartbeating each other
+// (file mode, no Lease). The worker routes selected traffic with the VIP as next hop on
+// the shared node network, so it follows the active node by gratuitous ARP alone.
+
+const VIP2 = '172.18.18.243';
+const GATEWAYS = ['gw1', 'gw2', 'gw3'];
+const LABEL = { 'node-role.deckhouse.io/egress': '' };
+
+function config(cordoned: string | null = null): LabConfig {
+  return {
+    gateways: [
+      { name: 'egress-gw', mode: 'vip', nodeSelector: LABEL, vip: VIP },
+      { name: 'egress-gw-2', mode: 'vip', nodeSelector: LABEL, vip: VIP2 },
+    ],
+    policies: [
+      { name: 'backend', gateway: 'egress-gw', app: 'backend', destinations: ['203.0.113.0/24'] },
+    ],
+    nodes: GATEWAYS.map((name, i) => ({
+      name,
+      address: `192.168.77.${11 + i}`,
+      labels: LABEL,
+      unschedulable: name === cordoned,
+    })),
+    pods: [{ name: 'backend-1', ip: '10.244.1.11', node: 'worker1', app: 'backend' }],
+  };
+}
+
+/** The node whose agent last logged taking `group` over, from the agents' logs. */
+function takeovers(
+  agents: Map<string, LabProcess>,
+  group: string,
+): { node: string; reason: string; at: string }[] {
+  const found: { node: string; reason: string; at: string }[] = [];
+  for (const [node, agent] of agents) {
+    for (const line of agent.output().split('\n')) {
+      if (!line.includes('"took over a gateway"')) continue;
+      const entry = JSON.parse(line) as { time: string; event: { group: string; reason: string } };
+      if (entry.event.group === `EgressGateway/${group}`)
+        found.push({ node, reason: entry.event.reason, at: entry.time });
+    }
+  }
+  return found.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+function activeNode(agents: Map<string, LabProcess>, group: string): string | undefined {
+  return takeovers(agents, group).at(-1)?.node;
+}
+
+describe('failover between three gateways, VirtualIPAddress mode', () => {
+  let lab: Lab;
+  const agents = new Map<string, LabProcess>();
+  const dir = workDir();
+  const configPath = `${dir.path}/config.yaml`;
+
+  const start = async (node: string): Promise<void> => {
+    // A long startup grace: the three agents start together but load at different
+    // speeds on a busy machine, and roles are spread only among nodes already seen.
+    const args = ['--announce-interface', 'eth0', '--startup-grace-ms', '6000'];
+    agents.set(node, await startAgent(lab, node, configPath, dir.path, args));
+  };
+
+  beforeAll(async () => {
+    lab = await buildLab({ gateways: 3, workers: 1, podsPerWorker: 1 });
+    writeConfig(configPath, config());
+    await Promise.all(GATEWAYS.map(start));
+    await lab.ip('worker1', [
+      `route replace 203.0.113.0/24 via ${VIP} dev eth0 onlink table 178`,
+      'rule add to 203.0.113.0/24 lookup 178 pref 1000',
+    ]);
+    await waitFor(
+      () =>
+        lab
+          .askSource('worker1-pod1', 'udp')
+          .then((s) => s.ip === VIP)
+          .catch(() => false),
+      15000,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const agent of agents.values()) await agent.kill('SIGTERM');
+    await lab?.teardown();
+    dir.dispose();
+  });
+
+  it('spreads two gateways that share nodes over different active nodes', async () => {
+    await expect.poll(() => activeNode(agents, 'egress-gw-2'), { timeout: 5000 }).toBeDefined();
+    const first = activeNode(agents, 'egress-gw');
+    const second = activeNode(agents, 'egress-gw-2');
+    const seen = JSON.stringify([
+      ...takeovers(agents, 'egress-gw'),
+      ...takeovers(agents, 'egress-gw-2'),
+    ]);
+    expect(first, seen).toBeDefined();
+    expect(first, seen).not.toBe(second);
+  });
+
+  it('moves the VIP to another node within a second of killing the active agent, source unchanged', async () => {
+    const victim = activeNode(agents, 'egress-gw')!;
+    const probe = lab.spawn('worker1-pod1', probeArgv(), 'probe-loop');
+    const answers: { at: number; ip: string | null }[] = [];
+    probe.onLine((line, stream) => {
+      const report = stream === 'stdout' ? parseProbeReport(line) : undefined;
+      if (report) answers.push({ at: Date.now(), ip: report.ok ? report.source.ip : null });
+    });
+    await expect
+      .poll(() => answers.filter((a) => a.ip === VIP).length, { timeout: 5000 })
+      .toBeGreaterThan(5);
+
+    const killedAt = Date.now();
+    await agents.get(victim)!.kill('SIGKILL');
+    await expect
+      .poll(() => answers.some((a) => a.at > killedAt + 50 && a.ip === VIP), { timeout: 5000 })
+      .toBe(true);
+    // The first answer after the kill that came through the new node.
+    const lastBefore = answers.filter((a) => a.at <= killedAt && a.ip !== null).at(-1)!;
+    const lost = answers.filter((a) => a.at > killedAt && a.ip === null).length;
+    const recovered = answers.find(
+      (a) => a.at > killedAt && a.ip !== null && lostBefore(answers, a, killedAt),
+    )!;
+    const failoverMs = recovered.at - killedAt;
+    console.log(
+      `failover: ${failoverMs} ms from SIGKILL to traffic through the new node (${lost} probes lost)`,
+    );
+    await probe.kill();
+
+    expect(lastBefore.ip).toBe(VIP);
+    expect(recovered.ip).toBe(VIP);
+    expect(failoverMs).toBeLessThan(1000);
+    const now = activeNode(agents, 'egress-gw');
+    expect(now).not.toBe(victim);
+    expect(takeovers(agents, 'egress-gw').at(-1)?.reason).toBe('failover');
+  });
+
+  it('does not give the role back when the killed node returns', async () => {
+    const holder = activeNode(agents, 'egress-gw')!;
+    const returned = GATEWAYS.find((node) => !agents.get(node)!.running)!;
+    await start(returned);
+    // Past its startup grace (6 s): it could have taken the role back by now.
+    await new Promise((resolve) => setTimeout(resolve, 7000));
+    expect(activeNode(agents, 'egress-gw')).toBe(holder);
+    expect((await lab.askSource('worker1-pod1', 'udp')).ip).toBe(VIP);
+  });
+
+  it('moves the role off a cordoned node', async () => {
+    const holder = activeNode(agents, 'egress-gw')!;
+    writeConfig(configPath, config(holder));
+    await expect.poll(() => activeNode(agents, 'egress-gw'), { timeout: 5000 }).not.toBe(holder);
+    // The role event comes before the new node's announcement: allow it a moment.
+    await expect
+      .poll(
+        () =>
+          lab
+            .askSource('worker1-pod1', 'udp', 300)
+            .then((s) => s.ip)
+            .catch(() => null),
+        { timeout: 3000 },
+      )
+      .toBe(VIP);
+  });
+});
+
+/** A UDP probe every 20 ms, each a new flow, until killed (lab/source-probe.ts). */
+function probeArgv(): string[] {
+  return [
+    process.execPath,
+    '--disable-warning=ExperimentalWarning',
+    new URL('../../lab/source-probe.ts', import.meta.url).pathname,
+    '--transport',
+    'udp',
+    '--host',
+    '203.0.113.10',
+    '--port',
+    '7777',
+    '--count',
+    '0',
+    '--interval-ms',
+    '20',
+    '--timeout-ms',
+    '150',
+  ];
+}
+
+/**
+ * Whether `answer` is the first success after a gap that began at the kill: answers
+ * that still came through the old node in the moment before it died do not count.
+ */
+function lostBefore(
+  answers: { at: number; ip: string | null }[],
+  answer: { at: number },
+  killedAt: number,
+): boolean {
+  return answers.some((a) => a.at > killedAt && a.at < answer.at && a.ip === null);
+}
+
+/** Polls `check` until it holds (hooks cannot use expect.poll). */
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
