@@ -1,0 +1,228 @@
+// `npm run demo` (as root): a namespace cluster, real egressgw agents, a pod's traffic
+// leaving through the gateway in both modes, and a failover, measured. Everything it
+// creates lives in network namespaces and is removed at the end, even on Ctrl-C.
+
+import { buildLab, type Lab, type LabProcess } from '../lab/index.ts';
+import { parseProbeReport } from '../lab/outside-protocol.ts';
+import {
+  configYaml,
+  type LabConfig,
+  OUTSIDE,
+  startAgent,
+  VIP,
+  workDir,
+  writeConfig,
+} from '../test/e2e/agent-fixture.ts';
+
+const GATEWAYS = ['gw1', 'gw2', 'gw3'];
+const LABEL = { 'node-role.deckhouse.io/egress': '' };
+const POD = 'worker1-pod1';
+const OTHER_POD = 'worker1-pod2';
+
+const bold = (text: string): string => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
+const step = (n: number, text: string): void => console.log(`\n${bold(`${n}. ${text}`)}`);
+const say = (text: string): void => console.log(`   ${text}`);
+
+function vipConfig(): LabConfig {
+  return {
+    gateways: [{ name: 'egress-gw', mode: 'vip', nodeSelector: LABEL, vip: VIP }],
+    policies: [
+      {
+        name: 'egress-gw-policy',
+        gateway: 'egress-gw',
+        app: 'backend',
+        destinations: ['0.0.0.0/0'],
+      },
+    ],
+    nodes: GATEWAYS.map((name, i) => ({ name, address: `192.168.77.${11 + i}`, labels: LABEL })),
+    pods: [
+      { name: 'backend-1', ip: '10.244.1.11', node: 'worker1', app: 'backend' },
+      { name: 'frontend-1', ip: '10.244.1.12', node: 'worker1', app: 'frontend' },
+    ],
+  };
+}
+
+function primaryConfig(): LabConfig {
+  return {
+    ...vipConfig(),
+    gateways: [{ name: 'egress-gw', mode: 'primary', nodeSelector: LABEL }],
+  };
+}
+
+/** Which agent last logged taking the gateway over. */
+function activeNode(agents: Map<string, LabProcess>): string | undefined {
+  let latest: { node: string; at: string } | undefined;
+  for (const [node, agent] of agents) {
+    for (const line of agent.output().split('\n')) {
+      if (!line.includes('"took over a gateway"')) continue;
+      const at = (JSON.parse(line) as { time: string }).time;
+      if (!latest || at > latest.at) latest = { node, at };
+    }
+  }
+  return latest?.node;
+}
+
+async function seen(lab: Lab, pod: string): Promise<string> {
+  const tcp = await lab.askSource(pod, 'tcp').catch(() => null);
+  const udp = await lab.askSource(pod, 'udp').catch(() => null);
+  await lab.outsideIcmpSources({ clear: true });
+  const ping = await lab.ping(pod, OUTSIDE, { count: 1 }).catch(() => null);
+  const icmp = ping?.received ? (await lab.outsideIcmpSources()).join(',') : 'no answer';
+  return `TCP ${tcp ? `${tcp.ip}:${tcp.port}` : 'no answer'}, UDP ${udp ? `${udp.ip}:${udp.port}` : 'no answer'}, ICMP ${icmp}`;
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`the cluster did not settle within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Kills the active agent while a pod probes every 20 ms; returns the gap in ms. */
+async function failover(
+  lab: Lab,
+  agents: Map<string, LabProcess>,
+): Promise<{ ms: number; from: string; to: string }> {
+  const from = activeNode(agents)!;
+  const probe = lab.spawn(POD, [
+    process.execPath,
+    '--disable-warning=ExperimentalWarning',
+    new URL('../lab/source-probe.ts', import.meta.url).pathname,
+    ...[
+      '--transport',
+      'udp',
+      '--host',
+      OUTSIDE,
+      '--port',
+      '7777',
+      '--count',
+      '0',
+      '--interval-ms',
+      '20',
+      '--timeout-ms',
+      '150',
+    ],
+  ]);
+  const answers: { at: number; ok: boolean }[] = [];
+  probe.onLine((line, stream) => {
+    const report = stream === 'stdout' ? parseProbeReport(line) : undefined;
+    if (report) answers.push({ at: Date.now(), ok: report.ok });
+  });
+  await waitUntil(async () => answers.filter((a) => a.ok).length >= 5, 5000);
+  const killedAt = Date.now();
+  await agents.get(from)!.kill('SIGKILL');
+  await waitUntil(async () => {
+    const after = answers.filter((a) => a.at > killedAt);
+    const loss = after.findIndex((a) => !a.ok);
+    return loss >= 0 && after.slice(loss).some((a) => a.ok);
+  }, 5000);
+  await probe.kill();
+  const after = answers.filter((a) => a.at > killedAt);
+  const back = after.slice(after.findIndex((a) => !a.ok)).find((a) => a.ok)!;
+  await waitUntil(async () => activeNode(agents) !== from, 2000);
+  return { ms: back.at - killedAt, from, to: activeNode(agents)! };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.error('the demo builds network namespaces: run it as root (sudo npm run demo)');
+    process.exit(1);
+  }
+  const dir = workDir();
+  const configPath = `${dir.path}/config.yaml`;
+  const agents = new Map<string, LabProcess>();
+
+  step(1, 'Building a cluster out of network namespaces');
+  const lab = await buildLab({ gateways: 3, workers: 1, podsPerWorker: 2 });
+  try {
+    say('worker1 with pods backend-1 (10.244.1.11) and frontend-1 (10.244.1.12)');
+    say(
+      'gateway nodes gw1, gw2, gw3 on the node network 192.168.77.0/24 and the uplink 172.18.18.0/24',
+    );
+    say(`an outside server at ${OUTSIDE} that answers with the source address it sees`);
+
+    step(2, 'The egress objects, as a user writes them (Deckhouse API)');
+    writeConfig(configPath, vipConfig());
+    for (const line of configYaml(vipConfig())
+      .split('\n---\n')
+      .slice(0, 2)
+      .join('\n---\n')
+      .split('\n')) {
+      say(`  ${line}`);
+    }
+
+    step(3, 'Starting an egressgw agent on every gateway node');
+    await Promise.all(
+      GATEWAYS.map(async (node) => {
+        agents.set(
+          node,
+          await startAgent(lab, node, configPath, dir.path, ['--announce-interface', 'eth0']),
+        );
+      }),
+    );
+    // The worker sends selected traffic to the VIP as next hop on the node network.
+    await lab.ip('worker1', [
+      `route replace 203.0.113.0/24 via ${VIP} dev eth0 onlink table 178`,
+      'rule add to 203.0.113.0/24 lookup 178 pref 1000',
+    ]);
+    await waitUntil(
+      () =>
+        lab
+          .askSource(POD, 'udp')
+          .then((s) => s.ip === VIP)
+          .catch(() => false),
+      20_000,
+    );
+    say(
+      `agents heartbeat each other; ${activeNode(agents)} was elected active, the others stand by`,
+    );
+
+    step(4, 'VirtualIPAddress mode: who does the outside see?');
+    say(`backend-1 (selected):  ${await seen(lab, POD)}`);
+    await lab.probeSource(OTHER_POD, 'udp', { timeoutMs: 300 });
+    const raw = lab.outsideServer?.seen.filter((e) => e.source.ip === '10.244.1.12').at(-1);
+    say(
+      `frontend-1 (no policy): the outside saw ${raw ? raw.source.ip : 'nothing'}, its own pod address:` +
+        ' no policy, no translation (and no way back)',
+    );
+
+    step(
+      5,
+      `Killing the active gateway's agent (SIGKILL) while backend-1 sends a packet every 20 ms`,
+    );
+    const result = await failover(lab, agents);
+    say(`${result.from} killed; traffic flows through ${result.to} again after ${result.ms} ms`);
+    say(`backend-1 now: ${await seen(lab, POD)}  <- the same VIP`);
+
+    step(6, 'PrimaryIPFromEgressGatewayNodeInterface mode: the active node lends its own address');
+    writeConfig(configPath, primaryConfig());
+    const holder = activeNode(agents)!;
+    const nodeIp = `172.18.18.${11 + GATEWAYS.indexOf(holder)}`;
+    // No VIP to route to in this mode: the worker is pointed at the active node by hand
+    // here (steering on every node is the agent's next job).
+    await lab.ip('worker1', [
+      `route replace 203.0.113.0/24 via 192.168.77.${11 + GATEWAYS.indexOf(holder)} dev eth0 table 178`,
+    ]);
+    await waitUntil(
+      () =>
+        lab
+          .askSource(POD, 'udp')
+          .then((s) => s.ip === nodeIp)
+          .catch(() => false),
+      10_000,
+    );
+    say(
+      `backend-1: ${await seen(lab, POD)}  <- ${holder}'s uplink address, on its reserved NAT ports`,
+    );
+
+    step(7, 'Cleaning up');
+  } finally {
+    for (const agent of agents.values()) await agent.kill('SIGTERM');
+    await lab.teardown();
+    dir.dispose();
+  }
+  say('agents stopped (routes, nftables and kernel settings given back), namespaces removed');
+}
+
+await main();
