@@ -3,13 +3,15 @@
 // creates lives in network namespaces and is removed at the end, even on Ctrl-C.
 
 import { buildLab, type Lab, type LabProcess } from '../lab/index.ts';
-import { parseProbeReport } from '../lab/outside-protocol.ts';
 import {
+  activeNode,
   configYaml,
   type LabConfig,
+  measureFailover,
   OUTSIDE,
   startAgent,
   VIP,
+  waitFor,
   workDir,
   writeConfig,
 } from '../test/e2e/agent-fixture.ts';
@@ -49,19 +51,6 @@ function primaryConfig(): LabConfig {
   };
 }
 
-/** Which agent last logged taking the gateway over. */
-function activeNode(agents: Map<string, LabProcess>): string | undefined {
-  let latest: { node: string; at: string } | undefined;
-  for (const [node, agent] of agents) {
-    for (const line of agent.output().split('\n')) {
-      if (!line.includes('"took over a gateway"')) continue;
-      const at = (JSON.parse(line) as { time: string }).time;
-      if (!latest || at > latest.at) latest = { node, at };
-    }
-  }
-  return latest?.node;
-}
-
 async function seen(lab: Lab, pod: string): Promise<string> {
   const tcp = await lab.askSource(pod, 'tcp').catch(() => null);
   const udp = await lab.askSource(pod, 'udp').catch(() => null);
@@ -69,59 +58,6 @@ async function seen(lab: Lab, pod: string): Promise<string> {
   const ping = await lab.ping(pod, OUTSIDE, { count: 1 }).catch(() => null);
   const icmp = ping?.received ? (await lab.outsideIcmpSources()).join(',') : 'no answer';
   return `TCP ${tcp ? `${tcp.ip}:${tcp.port}` : 'no answer'}, UDP ${udp ? `${udp.ip}:${udp.port}` : 'no answer'}, ICMP ${icmp}`;
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`the cluster did not settle within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** Kills the active agent while a pod probes every 20 ms; returns the gap in ms. */
-async function failover(
-  lab: Lab,
-  agents: Map<string, LabProcess>,
-): Promise<{ ms: number; from: string; to: string }> {
-  const from = activeNode(agents)!;
-  const probe = lab.spawn(POD, [
-    process.execPath,
-    '--disable-warning=ExperimentalWarning',
-    new URL('../lab/source-probe.ts', import.meta.url).pathname,
-    ...[
-      '--transport',
-      'udp',
-      '--host',
-      OUTSIDE,
-      '--port',
-      '7777',
-      '--count',
-      '0',
-      '--interval-ms',
-      '20',
-      '--timeout-ms',
-      '150',
-    ],
-  ]);
-  const answers: { at: number; ok: boolean }[] = [];
-  probe.onLine((line, stream) => {
-    const report = stream === 'stdout' ? parseProbeReport(line) : undefined;
-    if (report) answers.push({ at: Date.now(), ok: report.ok });
-  });
-  await waitUntil(async () => answers.filter((a) => a.ok).length >= 5, 5000);
-  const killedAt = Date.now();
-  await agents.get(from)!.kill('SIGKILL');
-  await waitUntil(async () => {
-    const after = answers.filter((a) => a.at > killedAt);
-    const loss = after.findIndex((a) => !a.ok);
-    return loss >= 0 && after.slice(loss).some((a) => a.ok);
-  }, 5000);
-  await probe.kill();
-  const after = answers.filter((a) => a.at > killedAt);
-  const back = after.slice(after.findIndex((a) => !a.ok)).find((a) => a.ok)!;
-  await waitUntil(async () => activeNode(agents) !== from, 2000);
-  return { ms: back.at - killedAt, from, to: activeNode(agents)! };
 }
 
 async function main(): Promise<void> {
@@ -166,7 +102,7 @@ async function main(): Promise<void> {
       `route replace 203.0.113.0/24 via ${VIP} dev eth0 onlink table 178`,
       'rule add to 203.0.113.0/24 lookup 178 pref 1000',
     ]);
-    await waitUntil(
+    await waitFor(
       () =>
         lab
           .askSource(POD, 'udp')
@@ -175,7 +111,7 @@ async function main(): Promise<void> {
       20_000,
     );
     say(
-      `agents heartbeat each other; ${activeNode(agents)} was elected active, the others stand by`,
+      `agents heartbeat each other; ${activeNode(agents, 'egress-gw')} was elected active, the others stand by`,
     );
 
     step(4, 'VirtualIPAddress mode: who does the outside see?');
@@ -191,20 +127,23 @@ async function main(): Promise<void> {
       5,
       `Killing the active gateway's agent (SIGKILL) while backend-1 sends a packet every 20 ms`,
     );
-    const result = await failover(lab, agents);
-    say(`${result.from} killed; traffic flows through ${result.to} again after ${result.ms} ms`);
+    const from = activeNode(agents, 'egress-gw')!;
+    const result = await measureFailover(lab, POD, () => agents.get(from)!.kill('SIGKILL'));
+    await waitFor(async () => activeNode(agents, 'egress-gw') !== from, 2000, 'a new active node');
+    const to = activeNode(agents, 'egress-gw');
+    say(`${from} killed; traffic flows through ${to} again after ${result.ms} ms`);
     say(`backend-1 now: ${await seen(lab, POD)}  <- the same VIP`);
 
     step(6, 'PrimaryIPFromEgressGatewayNodeInterface mode: the active node lends its own address');
     writeConfig(configPath, primaryConfig());
-    const holder = activeNode(agents)!;
+    const holder = activeNode(agents, 'egress-gw')!;
     const nodeIp = `172.18.18.${11 + GATEWAYS.indexOf(holder)}`;
     // No VIP to route to in this mode: the worker is pointed at the active node by hand
     // here (steering on every node is the agent's next job).
     await lab.ip('worker1', [
       `route replace 203.0.113.0/24 via 192.168.77.${11 + GATEWAYS.indexOf(holder)} dev eth0 table 178`,
     ]);
-    await waitUntil(
+    await waitFor(
       () =>
         lab
           .askSource(POD, 'udp')

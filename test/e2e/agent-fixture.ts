@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabProcess } from '../../lab/index.ts';
+import { nodeScriptArgv } from '../../lab/node-scripts.ts';
+import { parseProbeReport } from '../../lab/outside-protocol.ts';
 
 // Helpers for end-to-end suites that run real egressgw agents in lab namespaces.
 
@@ -144,4 +146,105 @@ export async function runTrafficProbe(lab: Lab, node: string, args: string[]): P
 /** Starts traffic-probe.ts in a namespace in the background. */
 export function spawnTrafficProbe(lab: Lab, node: string, args: string[]): LabProcess {
   return lab.spawn(node, [process.execPath, PROBE, ...args], 'traffic-probe');
+}
+
+/** Polls `check` until it holds; throws after `timeoutMs` naming `what`. */
+export async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export interface Takeover {
+  node: string;
+  reason: string;
+  at: string;
+}
+
+/** Every "took over a gateway" the agents logged for `group` (EgressGateway name), oldest first. */
+export function takeovers(agents: ReadonlyMap<string, LabProcess>, group: string): Takeover[] {
+  const found: Takeover[] = [];
+  for (const [node, agent] of agents) {
+    for (const line of agent.output().split('\n')) {
+      if (!line.includes('"took over a gateway"')) continue;
+      const entry = JSON.parse(line) as { time: string; event: { group: string; reason: string } };
+      if (entry.event.group === `EgressGateway/${group}`) {
+        found.push({ node, reason: entry.event.reason, at: entry.time });
+      }
+    }
+  }
+  return found.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/** The node that last took `group` over. */
+export function activeNode(
+  agents: ReadonlyMap<string, LabProcess>,
+  group: string,
+): string | undefined {
+  return takeovers(agents, group).at(-1)?.node;
+}
+
+export interface FailoverMeasurement {
+  /** From `kill()` to the first answer after the first loss. */
+  ms: number;
+  lost: number;
+  /** Sources seen just before the kill and on recovery. */
+  before: string;
+  after: string;
+}
+
+/**
+ * Probes from `pod` every 20 ms (a new UDP flow each time), runs `kill` once traffic
+ * flows, and measures until traffic flows again. Answers that still came through the old
+ * node in the moment before it died do not count: recovery is the first answer after the
+ * first loss.
+ */
+export async function measureFailover(
+  lab: Lab,
+  pod: string,
+  kill: () => Promise<unknown>,
+): Promise<FailoverMeasurement> {
+  const probe = lab.spawn(
+    pod,
+    nodeScriptArgv('source-probe', [
+      ...['--transport', 'udp', '--host', OUTSIDE, '--port', '7777'],
+      ...['--count', '0', '--interval-ms', '20', '--timeout-ms', '150'],
+    ]),
+    'probe-loop',
+  );
+  const answers: { at: number; ip: string | null }[] = [];
+  probe.onLine((line, stream) => {
+    const report = stream === 'stdout' ? parseProbeReport(line) : undefined;
+    if (report) answers.push({ at: Date.now(), ip: report.ok ? report.source.ip : null });
+  });
+  try {
+    await waitFor(
+      async () => answers.filter((a) => a.ip !== null).length >= 5,
+      5000,
+      'traffic before the kill',
+    );
+    const killedAt = Date.now();
+    await kill();
+    const recovery = (): { at: number; ip: string | null } | undefined => {
+      const after = answers.filter((a) => a.at > killedAt);
+      const loss = after.findIndex((a) => a.ip === null);
+      return loss < 0 ? undefined : after.slice(loss).find((a) => a.ip !== null);
+    };
+    await waitFor(async () => recovery() !== undefined, 5000, 'traffic after the kill');
+    const back = recovery()!;
+    return {
+      ms: back.at - killedAt,
+      lost: answers.filter((a) => a.at > killedAt && a.ip === null).length,
+      before: answers.filter((a) => a.at <= killedAt && a.ip !== null).at(-1)!.ip!,
+      after: back.ip!,
+    };
+  } finally {
+    await probe.kill();
+  }
 }

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
-import { parseProbeReport } from '../../lab/outside-protocol.ts';
-import { type LabConfig, startAgent, VIP, workDir, writeConfig } from './agent-fixture.ts';
+import {
+  activeNode,
+  type LabConfig,
+  measureFailover,
+  startAgent,
+  takeovers,
+  VIP,
+  waitFor,
+  workDir,
+  writeConfig,
+} from './agent-fixture.ts';
 
 // Three gateway nodes in VirtualIPAddress mode with real agents heartbeating each other
 // (file mode, no Lease). The worker routes selected traffic with the VIP as next hop on
@@ -28,27 +37,6 @@ function config(cordoned: string | null = null): LabConfig {
     })),
     pods: [{ name: 'backend-1', ip: '10.244.1.11', node: 'worker1', app: 'backend' }],
   };
-}
-
-/** The node whose agent last logged taking `group` over, from the agents' logs. */
-function takeovers(
-  agents: Map<string, LabProcess>,
-  group: string,
-): { node: string; reason: string; at: string }[] {
-  const found: { node: string; reason: string; at: string }[] = [];
-  for (const [node, agent] of agents) {
-    for (const line of agent.output().split('\n')) {
-      if (!line.includes('"took over a gateway"')) continue;
-      const entry = JSON.parse(line) as { time: string; event: { group: string; reason: string } };
-      if (entry.event.group === `EgressGateway/${group}`)
-        found.push({ node, reason: entry.event.reason, at: entry.time });
-    }
-  }
-  return found.sort((a, b) => a.at.localeCompare(b.at));
-}
-
-function activeNode(agents: Map<string, LabProcess>, group: string): string | undefined {
-  return takeovers(agents, group).at(-1)?.node;
 }
 
 describe('failover between three gateways, VirtualIPAddress mode', () => {
@@ -102,38 +90,16 @@ describe('failover between three gateways, VirtualIPAddress mode', () => {
 
   it('moves the VIP to another node within a second of killing the active agent, source unchanged', async () => {
     const victim = activeNode(agents, 'egress-gw')!;
-    const probe = lab.spawn('worker1-pod1', probeArgv(), 'probe-loop');
-    const answers: { at: number; ip: string | null }[] = [];
-    probe.onLine((line, stream) => {
-      const report = stream === 'stdout' ? parseProbeReport(line) : undefined;
-      if (report) answers.push({ at: Date.now(), ip: report.ok ? report.source.ip : null });
-    });
-    await expect
-      .poll(() => answers.filter((a) => a.ip === VIP).length, { timeout: 5000 })
-      .toBeGreaterThan(5);
-
-    const killedAt = Date.now();
-    await agents.get(victim)!.kill('SIGKILL');
-    await expect
-      .poll(() => answers.some((a) => a.at > killedAt + 50 && a.ip === VIP), { timeout: 5000 })
-      .toBe(true);
-    // The first answer after the kill that came through the new node.
-    const lastBefore = answers.filter((a) => a.at <= killedAt && a.ip !== null).at(-1)!;
-    const lost = answers.filter((a) => a.at > killedAt && a.ip === null).length;
-    const recovered = answers.find(
-      (a) => a.at > killedAt && a.ip !== null && lostBefore(answers, a, killedAt),
-    )!;
-    const failoverMs = recovered.at - killedAt;
-    console.log(
-      `failover: ${failoverMs} ms from SIGKILL to traffic through the new node (${lost} probes lost)`,
+    const failover = await measureFailover(lab, 'worker1-pod1', () =>
+      agents.get(victim)!.kill('SIGKILL'),
     );
-    await probe.kill();
-
-    expect(lastBefore.ip).toBe(VIP);
-    expect(recovered.ip).toBe(VIP);
-    expect(failoverMs).toBeLessThan(1000);
-    const now = activeNode(agents, 'egress-gw');
-    expect(now).not.toBe(victim);
+    console.log(
+      `failover: ${failover.ms} ms from SIGKILL to traffic through the new node (${failover.lost} probes lost)`,
+    );
+    expect(failover.before).toBe(VIP);
+    expect(failover.after).toBe(VIP);
+    expect(failover.ms).toBeLessThan(1000);
+    await expect.poll(() => activeNode(agents, 'egress-gw'), { timeout: 2000 }).not.toBe(victim);
     expect(takeovers(agents, 'egress-gw').at(-1)?.reason).toBe('failover');
   });
 
@@ -164,45 +130,3 @@ describe('failover between three gateways, VirtualIPAddress mode', () => {
       .toBe(VIP);
   });
 });
-
-/** A UDP probe every 20 ms, each a new flow, until killed (lab/source-probe.ts). */
-function probeArgv(): string[] {
-  return [
-    process.execPath,
-    '--disable-warning=ExperimentalWarning',
-    new URL('../../lab/source-probe.ts', import.meta.url).pathname,
-    '--transport',
-    'udp',
-    '--host',
-    '203.0.113.10',
-    '--port',
-    '7777',
-    '--count',
-    '0',
-    '--interval-ms',
-    '20',
-    '--timeout-ms',
-    '150',
-  ];
-}
-
-/**
- * Whether `answer` is the first success after a gap that began at the kill: answers
- * that still came through the old node in the moment before it died do not count.
- */
-function lostBefore(
-  answers: { at: number; ip: string | null }[],
-  answer: { at: number },
-  killedAt: number,
-): boolean {
-  return answers.some((a) => a.at > killedAt && a.at < answer.at && a.ip === null);
-}
-
-/** Polls `check` until it holds (hooks cannot use expect.poll). */
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
