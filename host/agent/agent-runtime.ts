@@ -1,9 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { CompileResult } from '../control/compile.ts';
+import type { NodeInterface } from '../control/inputs.ts';
 import type { PortRanges } from '../control/nat-policy.ts';
 import type { CoreConfig } from '../dataplane/core.ts';
 import { Elector } from '../election/elector.ts';
 import { Heartbeat } from '../election/heartbeat.ts';
+import type { LeaseStore } from '../election/lease-store.ts';
 import type { DataplaneReadings } from '../metrics/dataplane-readings.ts';
 import { startObservability } from '../metrics/observability.ts';
 import { ArpAnnouncer } from '../net/arp/announcer.ts';
@@ -48,6 +51,15 @@ export interface AgentRuntimeOptions {
   metrics: { host: string; port: number } | null;
   /** Root of the kernel settings tree (/proc/sys, or the host's mounted elsewhere). */
   procSysRoot: string;
+  /** Lease fencing (Kubernetes mode); null in file mode, where heartbeats alone decide. */
+  leaseStore: LeaseStore | null;
+  /** Called with the node's interfaces on every reconcile (Kubernetes mode publishes them). */
+  publishInterfaces?: (interfaces: NodeInterface[]) => Promise<void>;
+  /**
+   * Where the computed statuses go (Kubernetes mode); given the live agents as this node
+   * sees them, so that one of them can be the writer.
+   */
+  statusSink?: (liveAgents: () => string[]) => { write(result: CompileResult): void };
   log: Logger;
 }
 
@@ -146,7 +158,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
 
     const elector = new Elector({
       heartbeat,
-      leases: null,
+      leases: options.leaseStore === null ? null : { store: options.leaseStore },
       startupGraceMs: options.startupGraceMs,
     });
     elector.on('error', (error) => log.error({ err: error }, 'election error'));
@@ -161,7 +173,15 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
         announcer,
         heartbeat,
         elector,
-        interfaces: () => readOwnInterfaces([dataplane.tun.name]),
+        interfaces: async () => {
+          const own = await readOwnInterfaces([dataplane.tun.name]);
+          await options
+            .publishInterfaces?.(own)
+            .catch((error: unknown) =>
+              log.warn({ err: error }, "this node's interfaces could not be published"),
+            );
+          return own;
+        },
       },
       {
         nodeName: options.nodeName,
@@ -181,7 +201,15 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
     elector.on('role', (view) =>
       observability?.metrics.setElectionRole(view.key, options.nodeName, view.role === 'active'),
     );
+    const liveAgents = (): string[] => [
+      options.nodeName,
+      ...(options.source.current()?.nodes ?? [])
+        .map((n) => n.name)
+        .filter((n) => heartbeat.isAlive(n)),
+    ];
+    const statuses = options.statusSink?.(liveAgents);
     agent.on('reconciled', (result, announced) => {
+      statuses?.write(result);
       configApplied?.set(true);
       log.debug({ groups: result.state.groups.length, announced }, 'reconciled');
     });

@@ -1,15 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { startAgentRuntime } from '../agent/agent-runtime.ts';
-import type { ConfigSource } from '../agent/config-source.ts';
-import { FileSource } from '../config/file-source.ts';
-import { formatProblem } from '../config/problem.ts';
+import { AgentError } from '../agent/errors.ts';
 import type { PortRange } from '../control/nat-policy.ts';
+import { openFileSources, openKubeSources } from './agent-sources.ts';
 import { createLogger } from './log.ts';
 
 export interface AgentCommandOptions {
   nodeName?: string;
-  config: string;
+  /** File mode: the YAML file. */
+  config?: string;
+  /** Kubernetes mode: a kubeconfig file, or the in-cluster configuration. */
+  kubeconfig?: string;
+  inCluster: boolean;
+  /** The agent's namespace: where its Leases live. */
+  namespace: string;
+  syncTimeoutMs: number;
   uplink: string;
   announceInterface: string[];
   tunName: string;
@@ -37,24 +43,30 @@ export async function runAgentCommand(options: AgentCommandOptions): Promise<num
   const nodeName = options.nodeName ?? process.env['NODE_NAME'] ?? hostname();
   const log = createLogger(options.logLevel, { node: nodeName });
   const secret = heartbeatSecret(options);
-  const listeners: Array<() => void> = [];
-  const file = new FileSource(options.config, {
-    onSnapshot: (snapshot) => {
-      for (const problem of snapshot.problems)
-        log.warn({ problem: formatProblem(problem) }, 'configuration problem');
-      for (const listener of listeners) listener();
-    },
-    onError: (error) =>
-      log.error({ err: error }, 'configuration could not be read; keeping the last good one'),
-  });
-  await file.start();
-  const source: ConfigSource = {
-    current: () => file.snapshot,
-    onChange: (listener) => listeners.push(listener),
-  };
+  if ((options.config === undefined) === (options.kubeconfig === undefined && !options.inCluster)) {
+    throw new AgentError(
+      'EGW_AGENT_CONFIG',
+      'give exactly one source: --config FILE (file mode), or --kubeconfig FILE / --in-cluster (Kubernetes)',
+    );
+  }
+  const sources =
+    options.config !== undefined
+      ? await openFileSources(options.config, log)
+      : await openKubeSources(
+          {
+            kubeconfig: options.kubeconfig,
+            nodeName,
+            leaseNamespace: options.namespace,
+            syncTimeoutMs: options.syncTimeoutMs,
+          },
+          log,
+        );
   const runtime = await startAgentRuntime({
     nodeName,
-    source,
+    source: sources.source,
+    leaseStore: sources.leaseStore,
+    ...(sources.publishInterfaces ? { publishInterfaces: sources.publishInterfaces } : {}),
+    ...(sources.statusSink ? { statusSink: sources.statusSink } : {}),
     uplink: options.uplink,
     announceInterfaces: options.announceInterface,
     tunName: options.tunName,
@@ -69,7 +81,14 @@ export async function runAgentCommand(options: AgentCommandOptions): Promise<num
     procSysRoot: options.procSysRoot,
     log,
   });
-  log.info({ config: options.config, uplink: options.uplink }, 'agent running');
+  log.info(
+    {
+      config: options.config ?? 'kubernetes',
+      uplink: options.uplink,
+      fenced: sources.leaseStore !== null,
+    },
+    'agent running',
+  );
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
@@ -80,7 +99,7 @@ export async function runAgentCommand(options: AgentCommandOptions): Promise<num
     process.once('SIGINT', stop);
   });
   await runtime.stop();
-  file.close();
+  await sources.close();
   log.info('stopped; routing and kernel settings given back');
   return 0;
 }

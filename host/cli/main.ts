@@ -18,9 +18,14 @@ const program = new Command()
 program
   .command('agent')
   .description('run the node agent: dataplane, routing, ARP, election (until SIGTERM)')
-  .requiredOption(
-    '-c, --config <file>',
-    'YAML file with the egress objects, Nodes and Pods (file mode)',
+  .option('-c, --config <file>', 'YAML file with the egress objects, Nodes and Pods (file mode)')
+  .option('--kubeconfig <file>', 'Kubernetes mode: the API server from this kubeconfig')
+  .option('--in-cluster', "Kubernetes mode: the API server from the pod's service account", false)
+  .option('--namespace <name>', "the agent's namespace, where its Leases live", 'egressgw')
+  .addOption(
+    new Option('--sync-timeout-ms <ms>', 'how long to wait for the first full view of the cluster')
+      .default(60_000)
+      .argParser(Number),
   )
   .requiredOption('--uplink <interface>', 'interface where replies arrive and VIPs are announced')
   .option(
