@@ -96,7 +96,8 @@ export function writeConfig(path: string, config: LabConfig): void {
 export async function startAgent(
   lab: Lab,
   node: string,
-  configPath: string,
+  /** The YAML file (file mode), or null when extraArgs choose Kubernetes mode. */
+  configPath: string | null,
   stateDir: string,
   extraArgs: string[] = [],
 ): Promise<LabProcess> {
@@ -112,8 +113,7 @@ export async function startAgent(
       node,
       '--metrics-port',
       '0',
-      '--config',
-      configPath,
+      ...(configPath === null ? [] : ['--config', configPath]),
       '--uplink',
       'eth1',
       '--state-dir',
