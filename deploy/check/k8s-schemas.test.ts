@@ -181,7 +181,7 @@ describe('Kubernetes schemas', () => {
     const objects = committed;
     const role = structuredClone(objects.find((o) => o['kind'] === 'ClusterRole')!) as Json;
     role.rules[0].verbs.push('read');
-    expectRejected(validate(role), '/rules/0/verbs/3');
+    expectRejected(validate(role), `/rules/0/verbs/${role.rules[0].verbs.length - 1}`);
     const binding = structuredClone(
       objects.find((o) => o['kind'] === 'ClusterRoleBinding')!,
     ) as Json;

@@ -16,6 +16,9 @@ export const agentFlagNames = [
   'max-flows',
   'log-level',
   'proc-sys-root',
+  'uplink',
+  'announce-interface',
+  'cluster-cidr',
 ] as const;
 
 export type AgentFlag = (typeof agentFlagNames)[number];
@@ -34,6 +37,10 @@ export function agentFlags(values: Values): Record<AgentFlag, string> {
     'log-level': values.agent.logLevel,
     // Where sysctls are written: /proc/sys is read-only in the container (workload.ts).
     'proc-sys-root': '/host/proc/sys',
+    uplink: values.agent.uplink,
+    // Comma-separated lists: the agent splits them (one flag, so one template value).
+    'announce-interface': values.agent.announceInterfaces,
+    'cluster-cidr': values.agent.clusterCIDRs,
   };
 }
 

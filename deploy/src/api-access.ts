@@ -28,9 +28,11 @@ export const agentApiAccess: readonly ApiAccess[] = [
   {
     group: '',
     resource: 'nodes',
-    verbs: readWatch,
+    verbs: [...readWatch, 'patch'],
     scope: 'cluster',
-    why: 'node suitability (Ready, spec.unschedulable, labels for nodeSelector) and addresses',
+    why:
+      'node suitability (Ready, spec.unschedulable, labels for nodeSelector) and addresses; ' +
+      'patch: each agent publishes its own interfaces in the egressgw.io/interfaces annotation',
   },
   {
     group: '',

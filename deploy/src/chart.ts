@@ -92,7 +92,16 @@ export const valuesSchema = {
     agent: {
       type: 'object',
       additionalProperties: false,
-      required: ['logLevel', 'metricsPort', 'heartbeatPort', 'tunName', 'maxFlows'],
+      required: [
+        'logLevel',
+        'metricsPort',
+        'heartbeatPort',
+        'tunName',
+        'maxFlows',
+        'uplink',
+        'announceInterfaces',
+        'clusterCIDRs',
+      ],
       properties: {
         logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
         metricsPort: port,
@@ -100,6 +109,15 @@ export const valuesSchema = {
         // Linux interface names: at most 15 bytes (IFNAMSIZ 16 with the NUL).
         tunName: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,15}$' },
         maxFlows: { enum: flowCapacities },
+        uplink: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,15}$' },
+        announceInterfaces: {
+          type: 'string',
+          pattern: '^([A-Za-z0-9_.-]{1,15}(,[A-Za-z0-9_.-]{1,15})*)?$',
+        },
+        clusterCIDRs: {
+          type: 'string',
+          pattern: '^[0-9./]+(,[0-9./]+)*$',
+        },
       },
     },
     resources: {

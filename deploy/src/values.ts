@@ -29,6 +29,12 @@ export interface Values {
     tunName: string;
     /** Connection-tracking capacity per node; a power of two. */
     maxFlows: number;
+    /** Gateway nodes' interface where replies arrive and VIPs are announced. */
+    uplink: string;
+    /** More interfaces to announce VIPs on (comma-separated; may be empty). */
+    announceInterfaces: string;
+    /** Pod, service and node networks, never translated (comma-separated CIDRs). */
+    clusterCIDRs: string;
   };
   resources: {
     requests: { cpu: string; memory: string };
@@ -61,6 +67,11 @@ export const defaultValues: Values = {
     heartbeatPort: 9472,
     tunName: 'egw0',
     maxFlows: 262_144,
+    uplink: 'eth1',
+    announceInterfaces: '',
+    // Kubernetes' kubeadm defaults (Flannel's pod network, the service network): set the
+    // cluster's own, and add the node network.
+    clusterCIDRs: '10.244.0.0/16,10.96.0.0/12',
   },
   // No CPU limit: CFS throttling would cap the dataplane's packet rate. Memory: the core's
   // flow table is ≤ 64 bytes per flow (16 MiB at the default capacity) plus Node's heap.
@@ -91,6 +102,12 @@ export const valueDocs: Readonly<Record<string, string>> = {
   'agent.heartbeatPort': 'UDP port on every gateway node for election heartbeats.',
   'agent.tunName': 'Name of the TUN device the dataplane creates on gateway nodes.',
   'agent.maxFlows': 'Connection-tracking capacity per node; a power of two.',
+  'agent.uplink':
+    "Gateway nodes' interface where replies arrive and VIPs are announced (the seed's eth1).",
+  'agent.announceInterfaces':
+    'More interfaces to answer ARP for VIPs on, comma-separated, e.g. the node network.',
+  'agent.clusterCIDRs':
+    'Pod, service and node networks of the cluster, comma-separated: never translated.',
   resources: 'No CPU limit on purpose: throttling caps the packet rate.',
   nodeSelector:
     'Nodes the agent runs on. It must run on gateway nodes and on nodes with selected pods.',

@@ -43,7 +43,13 @@ export async function runAgentCommand(options: AgentCommandOptions): Promise<num
   const nodeName = options.nodeName ?? process.env['NODE_NAME'] ?? hostname();
   const log = createLogger(options.logLevel, { node: nodeName });
   const secret = heartbeatSecret(options);
-  if ((options.config === undefined) === (options.kubeconfig === undefined && !options.inCluster)) {
+  // In a pod (the DaemonSet) with neither source given, the API server is the source.
+  const inCluster =
+    options.inCluster ||
+    (options.config === undefined &&
+      options.kubeconfig === undefined &&
+      process.env['KUBERNETES_SERVICE_HOST'] !== undefined);
+  if ((options.config === undefined) === (options.kubeconfig === undefined && !inCluster)) {
     throw new AgentError(
       'EGW_AGENT_CONFIG',
       'give exactly one source: --config FILE (file mode), or --kubeconfig FILE / --in-cluster (Kubernetes)',

@@ -20,7 +20,16 @@ export function parsePort(text: string): number {
   return port;
 }
 
-/** For repeatable options: collects every value. */
+/**
+ * For repeatable options: collects every value, and splits comma-separated ones (the
+ * Helm chart passes a list as one flag). Empty items are dropped, so `--x=` is no value.
+ */
 export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  ];
 }
