@@ -19,6 +19,8 @@ export const agentFlagNames = [
   'uplink',
   'announce-interface',
   'cluster-cidr',
+  'heartbeat-secret-file',
+  'state-dir',
 ] as const;
 
 export type AgentFlag = (typeof agentFlagNames)[number];
@@ -41,6 +43,9 @@ export function agentFlags(values: Values): Record<AgentFlag, string> {
     // Comma-separated lists: the agent splits them (one flag, so one template value).
     'announce-interface': values.agent.announceInterfaces,
     'cluster-cidr': values.agent.clusterCIDRs,
+    // Mounted from the egressgw-heartbeat Secret and a host directory (workload.ts).
+    'heartbeat-secret-file': '/etc/egressgw/heartbeat/secret',
+    'state-dir': '/run/egressgw',
   };
 }
 

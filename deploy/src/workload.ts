@@ -171,6 +171,9 @@ function daemonSet(values: Values, namespace: string): KubeObject {
                 // hostNetwork, the files are the node's own network namespace's.
                 { name: 'proc-sys-net', mountPath: '/host/proc/sys/net' },
                 { name: 'tmp', mountPath: '/tmp' },
+                // The kernel settings to give back outlive a crashed container here.
+                { name: 'state', mountPath: '/run/egressgw' },
+                { name: 'heartbeat', mountPath: '/etc/egressgw/heartbeat', readOnly: true },
               ],
             },
           ],
@@ -179,6 +182,11 @@ function daemonSet(values: Values, namespace: string): KubeObject {
             { name: 'tun', hostPath: { path: '/dev/net/tun', type: 'CharDevice' } },
             { name: 'proc-sys-net', hostPath: { path: '/proc/sys/net', type: 'Directory' } },
             { name: 'tmp', emptyDir: {} },
+            { name: 'state', hostPath: { path: '/run/egressgw', type: 'DirectoryOrCreate' } },
+            // The key that signs the agents' heartbeats: created by the installer
+            // (kubectl create secret generic egressgw-heartbeat --from-literal=secret=...),
+            // never generated into the manifests.
+            { name: 'heartbeat', secret: { secretName: 'egressgw-heartbeat' } },
           ],
         },
       },

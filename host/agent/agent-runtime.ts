@@ -134,11 +134,21 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
     });
     network.start();
 
-    const sockets = [...new Set([options.uplink, ...options.announceInterfaces])].map((name) => {
-      const socket = ArpSocket.open(name);
-      stack.push(() => socket.close());
-      return socket;
-    });
+    // Every node runs the agent (a DaemonSet); one without the uplink cannot carry a VIP
+    // and is never suitable for one (control/node-fitness.ts), so it announces nothing.
+    const sockets: ArpSocket[] = [];
+    for (const name of new Set([options.uplink, ...options.announceInterfaces])) {
+      try {
+        const socket = ArpSocket.open(name);
+        stack.push(() => socket.close());
+        sockets.push(socket);
+      } catch (error) {
+        log.warn(
+          { err: error, interface: name },
+          'no ARP on this interface: VIPs are not announced there',
+        );
+      }
+    }
     const announcer = new ArpAnnouncer(sockets, undefined, (failure) =>
       log.error({ failure }, 'gratuitous ARP could not be sent'),
     );
