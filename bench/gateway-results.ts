@@ -1,3 +1,4 @@
+import type { FailoverResults } from './failover.ts';
 /**
  * What `npm run bench` (bench/gateway.bench.ts) measures and writes to
  * bench/results/latest.json: the kernel path and egressgw on the same lab in the same
@@ -73,6 +74,8 @@ export interface GatewayBenchResults {
   targets: typeof gatewayTargets;
   /** Diagnostics: counters and CPU shares, free-form per path. */
   detail: Record<string, unknown>;
+  /** From SIGKILL of the active agent to traffic through the new node (failover.ts). */
+  failover_ms?: FailoverResults;
 }
 
 /** egressgw / kernel; 0 when there is no kernel figure to compare with. */

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildLab, type Lab } from '../lab/index.ts';
+import { measureFailovers } from './failover.ts';
 import { type MeasureOptions, measurePath, type PathFigures } from './gateway-measure.ts';
 import {
   BenchUsageError,
@@ -189,11 +190,19 @@ async function main(): Promise<number> {
   } finally {
     await lab.teardown();
   }
+  const kills = options.quick ? 3 : 5;
+  progress(`failover: 3 gateway nodes, VIP mode, the active agent killed ${kills} times`);
+  measured.failover_ms = await measureFailovers(kills, progress);
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(measured, null, 2)}\n`);
   writeFileSync(join(dir, 'latest.svg'), gatewaySvg(measured));
   console.log(`\n${gatewayTable(measured)}`);
+  const vip = measured.failover_ms.vip;
+  console.log(
+    `failover (VIP, SIGKILL to traffic through the new node): median ${vip.median} ms, ` +
+      `min ${vip.min}, max ${vip.max} over ${vip.runs.length} kills (target <= 1000 ms)`,
+  );
   console.log(`wrote ${join(dir, 'latest.json')} and latest.svg in ${progressSeconds()} s`);
   return 0;
 }
