@@ -1,10 +1,9 @@
 // Failover time, for `npm run bench`: three gateway nodes with real agents (file mode,
 // VirtualIPAddress), a pod probing every 20 ms, the active agent killed with SIGKILL
 // several times. Each kill is measured from the signal to the first answer through the
-// new node (test/e2e/agent-fixture.ts, measureFailover); the killed agent is started
+// new node (lab/egressgw-agents.ts, measureFailover); the killed agent is started
 // again as a standby before the next kill.
 
-import { buildLab, type LabProcess } from '../lab/index.ts';
 import {
   activeNode,
   type LabConfig,
@@ -14,7 +13,8 @@ import {
   waitFor,
   workDir,
   writeConfig,
-} from '../test/e2e/agent-fixture.ts';
+} from '../lab/egressgw-agents.ts';
+import { buildLab, type LabProcess } from '../lab/index.ts';
 import { percentile } from './gateway-results.ts';
 
 const GATEWAYS = ['gw1', 'gw2', 'gw3'];

@@ -7,15 +7,8 @@
  * cannot produce numbers.
  */
 
-import { fileURLToPath } from 'node:url';
+import { OUTSIDE, spawnAgent, steerWorker, VIP, writeConfig } from '../lab/egressgw-agents.ts';
 import type { Lab, LabProcess } from '../lab/index.ts';
-import {
-  CLUSTER_CIDRS,
-  OUTSIDE,
-  steerWorker,
-  VIP,
-  writeConfig,
-} from '../test/e2e/agent-fixture.ts';
 import { type LinkStats, parseLinkStats } from './link-stats.ts';
 import { parsePrometheusText } from './prometheus-text.ts';
 
@@ -55,8 +48,6 @@ export const benchTopology = {
   /** The agent's /metrics inside the gateway's namespace (loopback only). */
   metricsPort: 9471,
 } as const;
-
-const MAIN = fileURLToPath(new URL('../host/cli/main.ts', import.meta.url));
 
 /** Counters of one interface of the gateway. */
 export async function gatewayLink(lab: Lab, device: string): Promise<LinkStats> {
@@ -161,9 +152,8 @@ export interface RunningAgent {
 
 /**
  * Starts the agent on gw1 and steers the worker to it, then waits until a probe gets the
- * VIP and checks all three transports. Same command line as test/e2e/agent-fixture.ts's
- * startAgent, except that /metrics is served (on the namespace's loopback), because the
- * benchmark reads the core's counters.
+ * VIP and checks all three transports. /metrics is served (on the namespace's loopback),
+ * because the benchmark reads the core's counters.
  */
 export async function useEgressgw(
   lab: Lab,
@@ -171,30 +161,10 @@ export async function useEgressgw(
   stateDir: string,
 ): Promise<RunningAgent> {
   const { gateway, gatewayNodeIp, worker, pod, vip, metricsPort } = benchTopology;
-  const agentProcess = lab.spawn(
-    gateway,
-    [
-      'env',
-      'EGRESSGW_HEARTBEAT_SECRET=bench-secret',
-      process.execPath,
-      MAIN,
-      'agent',
-      '--node-name',
-      gateway,
-      '--metrics-port',
-      String(metricsPort),
-      '--config',
-      configPath,
-      '--uplink',
-      benchTopology.uplink,
-      '--state-dir',
-      `${stateDir}/${gateway}`,
-      '--max-flows',
-      '65536',
-      ...CLUSTER_CIDRS.flatMap((cidr) => ['--cluster-cidr', cidr]),
-    ],
-    'egressgw-agent',
-  );
+  const agentProcess = spawnAgent(lab, gateway, configPath, stateDir, [
+    '--metrics-port',
+    String(metricsPort),
+  ]);
   const agent: RunningAgent = {
     process: agentProcess,
     metrics: async () => {

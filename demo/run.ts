@@ -2,7 +2,6 @@
 // leaving through the gateway in both modes, and a failover, measured. Everything it
 // creates lives in network namespaces and is removed at the end, even on Ctrl-C.
 
-import { buildLab, type Lab, type LabProcess } from '../lab/index.ts';
 import {
   activeNode,
   configYaml,
@@ -14,7 +13,8 @@ import {
   waitFor,
   workDir,
   writeConfig,
-} from '../test/e2e/agent-fixture.ts';
+} from '../lab/egressgw-agents.ts';
+import { buildLab, type Lab, type LabProcess } from '../lab/index.ts';
 
 const GATEWAYS = ['gw1', 'gw2', 'gw3'];
 const LABEL = { 'node-role.deckhouse.io/egress': '' };

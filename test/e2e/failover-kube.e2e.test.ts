@@ -2,10 +2,17 @@ import { writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  activeNode,
+  measureFailover,
+  startAgent,
+  VIP,
+  waitFor,
+  workDir,
+} from '../../lab/egressgw-agents.ts';
 import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
 import { kubeconfigYaml } from '../support/apiserver/kubeconfig.ts';
 import { startTestCluster, type TestCluster } from '../support/apiserver/testing.ts';
-import { activeNode, measureFailover, startAgent, VIP, waitFor, workDir } from './agent-fixture.ts';
 
 // Three gateway agents in Kubernetes mode against the in-process API server, which the
 // lab's nodes reach through its control-plane namespace (192.168.77.2): Lease fencing,

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
 import {
   activeNode,
   type LabConfig,
@@ -10,7 +9,8 @@ import {
   waitFor,
   workDir,
   writeConfig,
-} from './agent-fixture.ts';
+} from '../../lab/egressgw-agents.ts';
+import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
 
 // Three gateway nodes in VirtualIPAddress mode with real agents heartbeating each other
 // (file mode, no Lease). The worker routes selected traffic with the VIP as next hop on

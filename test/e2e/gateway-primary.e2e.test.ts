@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
 import {
   OUTSIDE,
   runTrafficProbe,
@@ -7,7 +6,8 @@ import {
   steerWorker,
   workDir,
   writeConfig,
-} from './agent-fixture.ts';
+} from '../../lab/egressgw-agents.ts';
+import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
 
 // One gateway in PrimaryIPFromEgressGatewayNodeInterface mode: pods leave with the
 // node's own uplink address on the reserved NAT ports, and the node's own traffic on

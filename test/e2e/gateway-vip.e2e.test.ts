@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
 import {
   OUTSIDE,
   runTrafficProbe,
@@ -9,7 +8,8 @@ import {
   VIP,
   workDir,
   writeConfig,
-} from './agent-fixture.ts';
+} from '../../lab/egressgw-agents.ts';
+import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
 
 // One gateway in VirtualIPAddress mode, a real agent in the gateway's namespace: what
 // the outside server sees from a selected pod and from an unselected one.

@@ -2,13 +2,15 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Lab, LabProcess } from '../../lab/index.ts';
-import { nodeScriptArgv } from '../../lab/node-scripts.ts';
-import { parseProbeReport } from '../../lab/outside-protocol.ts';
+import type { Lab } from './lab.ts';
+import { nodeScriptArgv } from './node-scripts.ts';
+import { parseProbeReport } from './outside-protocol.ts';
+import type { LabProcess } from './process.ts';
 
-// Helpers for end-to-end suites that run real egressgw agents in lab namespaces.
+// Real egressgw agents in lab namespaces: their configuration, starting them, and
+// measuring what they do. Used by the end-to-end suites, the benchmark and the demo.
 
-const MAIN = fileURLToPath(new URL('../../host/cli/main.ts', import.meta.url));
+const MAIN = fileURLToPath(new URL('../host/cli/main.ts', import.meta.url));
 const PROBE = fileURLToPath(new URL('./traffic-probe.ts', import.meta.url));
 
 export const CLUSTER_CIDRS = [
@@ -92,20 +94,23 @@ export function writeConfig(path: string, config: LabConfig): void {
   renameSync(`${path}.tmp`, path);
 }
 
-/** Starts an agent in a gateway node's namespace and waits until it runs. */
-export async function startAgent(
+/**
+ * Starts an agent in a node's namespace (file mode unless `extraArgs` say otherwise;
+ * later flags override earlier ones, e.g. `--metrics-port`), without waiting for it.
+ */
+export function spawnAgent(
   lab: Lab,
   node: string,
   /** The YAML file (file mode), or null when extraArgs choose Kubernetes mode. */
   configPath: string | null,
   stateDir: string,
   extraArgs: string[] = [],
-): Promise<LabProcess> {
-  const agent = lab.spawn(
+): LabProcess {
+  return lab.spawn(
     node,
     [
       'env',
-      'EGRESSGW_HEARTBEAT_SECRET=e2e-secret',
+      'EGRESSGW_HEARTBEAT_SECRET=lab-secret',
       process.execPath,
       MAIN,
       'agent',
@@ -125,7 +130,25 @@ export async function startAgent(
     ],
     'egressgw-agent',
   );
-  await agent.waitForLine(/"agent running"/, 20_000);
+}
+
+/** spawnAgent, then waits until it runs; a failure carries the agent's last output. */
+export async function startAgent(
+  lab: Lab,
+  node: string,
+  configPath: string | null,
+  stateDir: string,
+  extraArgs: string[] = [],
+): Promise<LabProcess> {
+  const agent = spawnAgent(lab, node, configPath, stateDir, extraArgs);
+  try {
+    await agent.waitForLine(/"agent running"/, 20_000);
+  } catch (error) {
+    await agent.kill();
+    throw new Error(
+      `the agent on ${node} did not start: ${(error as Error).message}\n${agent.output().slice(-2000)}`,
+    );
+  }
   return agent;
 }
 
