@@ -69,6 +69,12 @@ export interface AgentRuntime {
   dataplane: Dataplane;
   heartbeat: Heartbeat;
   elector: Elector;
+  /**
+   * Settles when the dataplane ends on its own (the worker crashed, the TUN was deleted):
+   * the node can no longer translate, so the caller stops everything, which withdraws
+   * its announcements, and exits with an error for its supervisor to restart it.
+   */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -83,7 +89,9 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
   const heartbeatAddress = options.heartbeat.address ?? (await ownNodeAddress(options));
 
   const stack: Array<() => Promise<void> | void> = [];
+  let stopping = false;
   const stopAll = async (): Promise<void> => {
+    stopping = true;
     for (const step of stack.reverse()) {
       try {
         await step();
@@ -107,13 +115,21 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
     });
     stack.push(() => dataplane.stop());
     log.info({ tun: dataplane.tun.name, offloads: dataplane.tun.offloads }, 'dataplane started');
+    const failed = dataplane.worker.ended.then(
+      (end) => new AgentError('EGW_DATAPLANE_STALLED', `the dataplane worker ended: ${end}`),
+      (error: unknown) =>
+        new AgentError('EGW_DATAPLANE_STALLED', `the dataplane worker failed: ${String(error)}`, {
+          cause: error,
+        }),
+    );
+    let workerEnded = false;
+    void failed.then((error) => {
+      workerEnded = true;
+      if (!stopping) log.error({ err: error }, 'the dataplane stopped');
+    });
     if (observability) {
       observability.metrics.attachDataplane(dataplaneReadings(dataplane));
       stack.push(() => observability.metrics.attachDataplane(null));
-      let workerEnded = false;
-      void dataplane.worker.ended.finally(() => {
-        workerEnded = true;
-      });
       observability.health.addReadiness('dataplane', () =>
         workerEnded ? { ok: false, message: 'the dataplane worker has stopped' } : { ok: true },
       );
@@ -228,7 +244,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
       agent.trigger();
     });
     agent.trigger();
-    return { agent, dataplane, heartbeat, elector, stop: stopAll };
+    return { agent, dataplane, heartbeat, elector, failed, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -96,16 +96,24 @@ export async function runAgentCommand(options: AgentCommandOptions): Promise<num
     'agent running',
   );
 
-  await new Promise<void>((resolve) => {
+  const failure = await new Promise<Error | null>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       log.info({ signal }, 'stopping');
-      resolve();
+      resolve(null);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    void runtime.failed.then(resolve);
   });
   await runtime.stop();
   await sources.close();
+  if (failure !== null) {
+    log.error(
+      { err: failure },
+      'stopped because the dataplane failed; routing and kernel settings given back',
+    );
+    return 1;
+  }
   log.info('stopped; routing and kernel settings given back');
   return 0;
 }

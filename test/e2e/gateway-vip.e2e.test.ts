@@ -126,4 +126,15 @@ describe('one gateway, VirtualIPAddress mode', () => {
     await listener.exited;
     expect(JSON.parse(listener.output().trim().split('\n').at(-1)!)).toEqual({ received: [] });
   });
+
+  it('exits with an error, giving routing back, when its TUN is deleted under it', async () => {
+    await lab.run('gw1', ['ip', 'link', 'del', 'egw0']);
+    const exit = await Promise.race([
+      agent.exited,
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 5000)),
+    ]);
+    expect(exit).toEqual({ code: 1, signal: null });
+    const rules = await lab.run('gw1', ['ip', 'rule']);
+    expect(rules.stdout).not.toMatch(/lookup 7777/);
+  });
 });
