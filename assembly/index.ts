@@ -44,6 +44,7 @@ import {
   vnetHdrLen,
 } from './layout';
 import { applyEgressTable, egressEntriesValid } from './nat/egress-slots';
+import { countPortsInUse } from './nat/ports';
 import { exported, exportFlows as exportFlowRecords, importFlows as importFlowRecords } from './nat/flow-export';
 import { F_EPOCH, flowRecord, isLive } from './nat/flows';
 import { sweepFragments, resetEmit } from './nat/fragments';
@@ -243,6 +244,15 @@ export function resolveBatch(n: u32): u32 {
     }
   }
   return translated;
+}
+
+/**
+ * Ports taken on an egress slot for one protocol (6, 17 or 1): a read of the bitmap,
+ * safe from another thread while batches run (a slightly stale count at worst).
+ */
+export function portsInUse(slot: u32, proto: u32): u32 {
+  if (slot >= maxEgress) return 0;
+  return countPortsInUse(slot, proto);
 }
 
 /** For the memory report: the configured capacities as the core sees them. */

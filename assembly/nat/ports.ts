@@ -28,6 +28,16 @@ import { PORT_BITMAP_BYTES, PROTOCOL_KINDS, portBitmaps } from '../layout';
   store<u32>(p, load<u32>(p) & ~(1 << (port & 31)));
 }
 
+/** How many ports of a slot and protocol are taken (for the port-use metric). */
+export function countPortsInUse(slot: u32, proto: u32): u32 {
+  const bitmap = bitmapOf(slot, proto);
+  let taken: u32 = 0;
+  for (let word: u32 = 0; word < PORT_BITMAP_BYTES >> 2; word++) {
+    taken += popcnt<u32>(load<u32>(bitmap + (<usize>word << 2)));
+  }
+  return taken;
+}
+
 /** First free port in [from, to] (host order, from <= to), or -1. */
 function scanRange(bitmap: usize, from: u32, to: u32): i32 {
   let port = from;

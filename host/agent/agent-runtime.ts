@@ -278,7 +278,6 @@ function dataplaneReadings(dataplane: Dataplane): DataplaneReadings {
       capacity,
       mappings: dataplane.core.mappingCount(),
     }),
-    // Per-address port use needs a count the core does not keep yet.
-    portUse: () => [],
+    portUse: () => dataplane.core.portUse(),
   };
 }

@@ -14,4 +14,5 @@ export interface CoreExports {
   countersAddress(): number;
   capacity(which: number): number;
   resolveBatch(count: number): number;
+  portsInUse(slot: number, proto: number): number;
 }

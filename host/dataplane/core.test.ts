@@ -448,6 +448,13 @@ describe('table swaps', () => {
     expect(c.counters()['flows_invalidated']).toBe(0n);
   });
 
+  it('counts the ports taken per egress address', async () => {
+    const c = await core();
+    for (let port = 2000; port < 2005; port++) one(c, udp(POD, port, REMOTE, 53));
+    one(c, tcp(POD, 3000, REMOTE, 443, TcpFlag.syn));
+    expect(c.portUse()).toEqual([{ egressIP: VIP, inUse: 5, rangeSize: 64512 }]);
+  });
+
   it('answers "which address would this pair leave with"', async () => {
     const c = await core();
     expect(

@@ -1,5 +1,5 @@
 import { formatIPv4, parseIPv4 } from '../model/cidr.ts';
-import type { NatPolicy } from '../model/nat-policy.ts';
+import type { EgressAddress, NatPolicy } from '../model/nat-policy.ts';
 import * as abi from './core-abi.ts';
 import { CoreError } from './core-error.ts';
 import type { CoreExports } from './core-exports.ts';
@@ -258,7 +258,23 @@ export class Core implements NatEngine {
   /** Compiles a policy for this core's slots. */
   compile(policy: NatPolicy): Uint8Array {
     const slots = this.#slots!.assign(policy.egress.map((egress) => egress.ip));
-    return compilePolicyTable(policy, slots, { maxEgress: this.#maxEgress });
+    const image = compilePolicyTable(policy, slots, { maxEgress: this.#maxEgress });
+    this.#egress = policy.egress.map((egress) => ({ ...egress, slot: slots.get(egress.ip)! }));
+    return image;
+  }
+
+  #egress: Array<EgressAddress & { slot: number }> = [];
+
+  /**
+   * SNAT port use per egress address of the last compiled policy: the busiest protocol's
+   * count (ports run out per protocol), and the range size. Reads the core's bitmaps.
+   */
+  portUse(): Array<{ egressIP: string; inUse: number; rangeSize: number }> {
+    return this.#egress.map((egress) => ({
+      egressIP: egress.ip,
+      inUse: Math.max(...[6, 17, 1].map((proto) => this.#exports.portsInUse(egress.slot, proto))),
+      rangeSize: egress.portMax - egress.portMin + 1,
+    }));
   }
 
   // --- NatEngine: copying interface for tests and tools --------------------------------
