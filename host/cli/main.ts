@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
+import { loadKubeConfig } from '../k8s/kubeconfig.ts';
 import { runAgentCommand } from './agent-command.ts';
 import { collect, parsePort, parsePortRange } from './parse-options.ts';
+import { runStatus } from './status.ts';
 import { runValidate } from './validate.ts';
 
 // The egressgw command line. Exit codes: 0 success, 1 failure or problems found,
@@ -96,6 +98,17 @@ program
   )
   .action(async (options) => {
     process.exitCode = await runAgentCommand(options);
+  });
+
+program
+  .command('status')
+  .description('the egress objects as the agents describe them: active node, address, readiness')
+  .option('--kubeconfig <file>', 'the API server from this kubeconfig (default: in-cluster)')
+  .action(async (options: { kubeconfig?: string }) => {
+    const kc = loadKubeConfig(
+      options.kubeconfig === undefined ? {} : { kubeconfigPath: options.kubeconfig },
+    );
+    process.exitCode = await runStatus(kc, process);
   });
 
 program
