@@ -4,7 +4,7 @@ import type { ChooseActive, ClusterInputs, NodeInterface } from '../control/inpu
 import type { PortRanges } from '../control/nat-policy.ts';
 import type { Elector, GroupView, TakeoverEvent } from '../election/elector.ts';
 import type { Heartbeat, HeartbeatPeer } from '../election/heartbeat.ts';
-import type { EgressState } from '../model/egress-state.ts';
+import type { EgressGroup, EgressState } from '../model/egress-state.ts';
 import type { ArpAnnouncer } from '../net/arp/announcer.ts';
 import type { GatewayNetwork } from '../net/gateway-network.ts';
 import type { ConfigSnapshot, ConfigSource } from './config-source.ts';
@@ -119,7 +119,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     const snapshot = this.#parts.source.current();
     if (snapshot === null) return;
     const { nodeName } = this.#settings;
-    this.#parts.heartbeat.setPeers(this.#peers(snapshot));
     const live = new Set([
       nodeName,
       ...snapshot.nodes.map((n) => n.name).filter((n) => this.#parts.heartbeat.isAlive(n)),
@@ -131,6 +130,9 @@ export class Agent extends EventEmitter<AgentEvents> {
       snapshot.objects,
       this.#inputs(snapshot, live, () => null),
     );
+    // Heartbeats go only to the nodes that share a group with this one: gateway groups
+    // are a few nodes each, while every node of the cluster runs an agent.
+    this.#parts.heartbeat.setPeers(this.#peers(snapshot, first.state.groups, nodeName));
     this.#parts.elector.setGroups(
       first.state.groups
         .filter((group) => group.candidates.includes(nodeName))
@@ -179,10 +181,20 @@ export class Agent extends EventEmitter<AgentEvents> {
     };
   }
 
-  /** Every other node's first address: where its agent's heartbeats come from. */
-  #peers(snapshot: ConfigSnapshot): HeartbeatPeer[] {
+  /**
+   * The other candidates of this node's groups, at their first address: where their
+   * agents' heartbeats come from. Candidacy depends only on labels (nodeSelector), not
+   * on liveness, so pass 1's answer is the right one to ask with.
+   */
+  #peers(
+    snapshot: ConfigSnapshot,
+    groups: readonly EgressGroup[],
+    nodeName: string,
+  ): HeartbeatPeer[] {
+    const mine = groups.filter((group) => group.candidates.includes(nodeName));
+    const peers = new Set(mine.flatMap((group) => group.candidates));
     return snapshot.nodes
-      .filter((node) => node.name !== this.#settings.nodeName && node.addresses.length > 0)
+      .filter((node) => node.name !== nodeName && peers.has(node.name) && node.addresses.length > 0)
       .map((node) => ({
         node: node.name,
         address: node.addresses[0]!,

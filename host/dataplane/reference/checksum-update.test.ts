@@ -35,6 +35,10 @@ describe('updateChecksum (RFC 1624 eqn. 3)', () => {
             checksum = updateChecksum(checksum, [[readU16(bytes, offset), value]]);
             writeU16(bytes, offset, value);
           }
+          // Eqn. 3 gives 0x0000 only when every data word is zero, where 0x0000 and
+          // 0xffff are the same one's-complement zero (RFC 1624 section 3); no IPv4, TCP,
+          // UDP or ICMP header is all zeros (version, ports, type), so that case is out.
+          fc.pre(bytes.subarray(2).some((byte) => byte !== 0));
           writeU16(bytes, 0, checksum);
           expect(onesComplementSum(bytes)).toBe(0xffff);
         },

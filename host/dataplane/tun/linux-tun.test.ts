@@ -172,7 +172,8 @@ describe.skipIf(!isRoot)('LinuxTun in a network namespace', () => {
       };
       // The sender's count is exact with -n; the receiver's report is taken when the
       // test ends and can miss what is still in flight.
-      expect(report.end.sum_sent.bytes).toBe(16 * 1024 * 1024);
+      // iperf3 -n rounds up to whole send buffers: at least the amount asked for.
+      expect(report.end.sum_sent.bytes).toBeGreaterThanOrEqual(16 * 1024 * 1024);
       expect(report.end.sum_received.bytes).toBeGreaterThan(8 * 1024 * 1024);
     } finally {
       client?.kill();
