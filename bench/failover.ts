@@ -9,8 +9,10 @@ import {
   type LabConfig,
   measureFailover,
   startAgent,
+  steerWorker,
   VIP,
   waitFor,
+  waitForSource,
   workDir,
   writeConfig,
 } from '../lab/egressgw-agents.ts';
@@ -68,19 +70,8 @@ export async function measureFailovers(
   try {
     writeConfig(configPath, config());
     await Promise.all(GATEWAYS.map(start));
-    await lab.ip('worker1', [
-      `route replace 203.0.113.0/24 via ${VIP} dev eth0 onlink table 178`,
-      'rule add to 203.0.113.0/24 lookup 178 pref 1000',
-    ]);
-    await waitFor(
-      () =>
-        lab
-          .askSource(POD, 'udp')
-          .then((seen) => seen.ip === VIP)
-          .catch(() => false),
-      20_000,
-      'traffic through the VIP',
-    );
+    await steerWorker(lab, 'worker1', VIP, { onlink: true });
+    await waitForSource(lab, POD, VIP, 20_000);
     const runs: number[] = [];
     const lost: number[] = [];
     for (let kill = 1; kill <= kills; kill++) {

@@ -8,9 +8,12 @@ import {
   type LabConfig,
   measureFailover,
   OUTSIDE,
+  resteerWorker,
   startAgent,
+  steerWorker,
   VIP,
   waitFor,
+  waitForSource,
   workDir,
   writeConfig,
 } from '../lab/egressgw-agents.ts';
@@ -98,18 +101,8 @@ async function main(): Promise<void> {
       }),
     );
     // The worker sends selected traffic to the VIP as next hop on the node network.
-    await lab.ip('worker1', [
-      `route replace 203.0.113.0/24 via ${VIP} dev eth0 onlink table 178`,
-      'rule add to 203.0.113.0/24 lookup 178 pref 1000',
-    ]);
-    await waitFor(
-      () =>
-        lab
-          .askSource(POD, 'udp')
-          .then((s) => s.ip === VIP)
-          .catch(() => false),
-      20_000,
-    );
+    await steerWorker(lab, 'worker1', VIP, { onlink: true });
+    await waitForSource(lab, POD, VIP, 20_000);
     say(
       `agents heartbeat each other; ${activeNode(agents, 'egress-gw')} was elected active, the others stand by`,
     );
@@ -140,17 +133,8 @@ async function main(): Promise<void> {
     const nodeIp = `172.18.18.${11 + GATEWAYS.indexOf(holder)}`;
     // No VIP to route to in this mode: the worker is pointed at the active node by hand
     // here (steering on every node is the agent's next job).
-    await lab.ip('worker1', [
-      `route replace 203.0.113.0/24 via 192.168.77.${11 + GATEWAYS.indexOf(holder)} dev eth0 table 178`,
-    ]);
-    await waitFor(
-      () =>
-        lab
-          .askSource(POD, 'udp')
-          .then((s) => s.ip === nodeIp)
-          .catch(() => false),
-      10_000,
-    );
+    await resteerWorker(lab, 'worker1', `192.168.77.${11 + GATEWAYS.indexOf(holder)}`);
+    await waitForSource(lab, POD, nodeIp, 10_000);
     say(
       `backend-1: ${await seen(lab, POD)}  <- ${holder}'s uplink address, on its reserved NAT ports`,
     );

@@ -152,12 +152,49 @@ export async function startAgent(
   return agent;
 }
 
-/** Routes a worker's pod traffic to the outside via one gateway node (until steering). */
-export async function steerWorker(lab: Lab, worker: string, gatewayAddress: string): Promise<void> {
+/** The route a steered worker takes to the outside network (table 178). */
+function outsideRoute(nextHop: string, onlink: boolean): string {
+  return `route replace 203.0.113.0/24 via ${nextHop} dev eth0${onlink ? ' onlink' : ''} table 178`;
+}
+
+/**
+ * Routes a worker's pod traffic to the outside via `nextHop` (until steering on every
+ * node exists): a gateway node's address, or with `onlink` the VIP itself, which the
+ * active gateway answers ARP for on the node network (--announce-interface eth0).
+ */
+export async function steerWorker(
+  lab: Lab,
+  worker: string,
+  nextHop: string,
+  options: { onlink?: boolean } = {},
+): Promise<void> {
   await lab.ip(worker, [
-    `route replace default via ${gatewayAddress} dev eth0 table 178`,
+    outsideRoute(nextHop, options.onlink ?? false),
     'rule add to 203.0.113.0/24 lookup 178 pref 1000',
   ]);
+}
+
+/** Points an already steered worker at another next hop. */
+export async function resteerWorker(lab: Lab, worker: string, nextHop: string): Promise<void> {
+  await lab.ip(worker, [outsideRoute(nextHop, false)]);
+}
+
+/** Waits until the outside server sees `ip` as the source of `pod`'s UDP probes. */
+export async function waitForSource(
+  lab: Lab,
+  pod: string,
+  ip: string,
+  timeoutMs: number,
+): Promise<void> {
+  await waitFor(
+    () =>
+      lab
+        .askSource(pod, 'udp')
+        .then((seen) => seen.ip === ip)
+        .catch(() => false),
+    timeoutMs,
+    `the outside seeing ${ip} from ${pod}`,
+  );
 }
 
 /** Runs traffic-probe.ts in a namespace and returns the JSON line it prints. */

@@ -6,8 +6,9 @@ import {
   activeNode,
   measureFailover,
   startAgent,
+  steerWorker,
   VIP,
-  waitFor,
+  waitForSource,
   workDir,
 } from '../../lab/egressgw-agents.ts';
 import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
@@ -121,19 +122,8 @@ describe('failover between three gateways, Kubernetes mode', () => {
         agents.set(name, await startAgent(lab, name, null, dir.path, args));
       }),
     );
-    await lab.ip('worker1', [
-      `route replace 203.0.113.0/24 via ${VIP} dev eth0 onlink table 178`,
-      'rule add to 203.0.113.0/24 lookup 178 pref 1000',
-    ]);
-    await waitFor(
-      () =>
-        lab
-          .askSource('worker1-pod1', 'udp')
-          .then((s) => s.ip === VIP)
-          .catch(() => false),
-      20_000,
-      'traffic through the VIP',
-    );
+    await steerWorker(lab, 'worker1', VIP, { onlink: true });
+    await waitForSource(lab, 'worker1-pod1', VIP, 20_000);
   }, 90_000);
 
   afterAll(async () => {

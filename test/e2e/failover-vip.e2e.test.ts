@@ -4,9 +4,10 @@ import {
   type LabConfig,
   measureFailover,
   startAgent,
+  steerWorker,
   takeovers,
   VIP,
-  waitFor,
+  waitForSource,
   workDir,
   writeConfig,
 } from '../../lab/egressgw-agents.ts';
@@ -56,18 +57,8 @@ describe('failover between three gateways, VirtualIPAddress mode', () => {
     lab = await buildLab({ gateways: 3, workers: 1, podsPerWorker: 1 });
     writeConfig(configPath, config());
     await Promise.all(GATEWAYS.map(start));
-    await lab.ip('worker1', [
-      `route replace 203.0.113.0/24 via ${VIP} dev eth0 onlink table 178`,
-      'rule add to 203.0.113.0/24 lookup 178 pref 1000',
-    ]);
-    await waitFor(
-      () =>
-        lab
-          .askSource('worker1-pod1', 'udp')
-          .then((s) => s.ip === VIP)
-          .catch(() => false),
-      15000,
-    );
+    await steerWorker(lab, 'worker1', VIP, { onlink: true });
+    await waitForSource(lab, 'worker1-pod1', VIP, 15_000);
   }, 60_000);
 
   afterAll(async () => {
