@@ -9,7 +9,7 @@ import type { ArpAnnouncer } from '../net/arp/announcer.ts';
 import type { GatewayNetwork } from '../net/gateway-network.ts';
 import type { ConfigSnapshot, ConfigSource } from './config-source.ts';
 import type { Dataplane } from './dataplane.ts';
-import { gatewaySlice } from './gateway-slice.ts';
+import { activeVips, gatewaySlice } from './gateway-slice.ts';
 
 /** The parts an agent drives; the CLI builds them (agent-runtime.ts), tests may fake them. */
 export interface AgentParts {
@@ -147,12 +147,7 @@ export class Agent extends EventEmitter<AgentEvents> {
     const interfaces = await this.#parts.interfaces();
     const standby = asIfActive(result.state, nodeName);
     const slice = gatewaySlice(standby, nodeName, interfaces, this.#settings.ports);
-    const announce = gatewaySlice(
-      result.state,
-      nodeName,
-      interfaces,
-      this.#settings.ports,
-    ).announce;
+    const announce = activeVips(result.state, nodeName);
 
     const { announcer } = this.#parts;
     for (const ip of announcer.addresses())

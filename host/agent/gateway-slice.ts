@@ -10,15 +10,23 @@ import type { GatewayRole, LocalEgress, SteeringRule } from '../net/gateway-plan
 /**
  * What one gateway node does for the egress model: the core's policy (what to translate
  * to which address), the Linux side (which traffic goes into the TUN, which VIPs are
- * routed to it, which of the node's own addresses lend their ports), and which VIPs the
- * ARP responder answers for. A node that is active for nothing gets empty lists, which
- * removes everything.
+ * routed to it, which of the node's own addresses lend their ports). A node that is
+ * active for nothing gets empty lists, which removes everything.
  */
 export interface GatewaySlice {
   natPolicy: NatPolicy;
   role: GatewayRole;
-  /** VIPs this node answers ARP for and announces. */
-  announce: IPv4[];
+}
+
+/** The VIPs of the groups active on this node, sorted: what it announces and routes. */
+export function activeVips(state: EgressState, nodeName: string): IPv4[] {
+  const vips = new Set<IPv4>();
+  for (const group of state.groups) {
+    if (group.activeNode === nodeName && group.mode === 'virtual-ip' && group.egressIP !== null) {
+      vips.add(group.egressIP);
+    }
+  }
+  return [...vips].sort();
 }
 
 export function gatewaySlice(
@@ -29,14 +37,12 @@ export function gatewaySlice(
 ): GatewaySlice {
   const natPolicy = toNatPolicy(state, nodeName, interfaces, ports);
   const served = new Set(natPolicy.egress.map((egress) => egress.ip));
-  const vips: IPv4[] = [];
   const localEgress: LocalEgress[] = [];
   const activeGroups = new Set<string>();
   for (const group of state.groups) {
     if (group.activeNode !== nodeName) continue;
     if (group.mode === 'virtual-ip' && group.egressIP !== null) {
       activeGroups.add(group.key);
-      if (!vips.includes(group.egressIP)) vips.push(group.egressIP);
       continue;
     }
     const ip =
@@ -59,6 +65,5 @@ export function gatewaySlice(
       destinations: [...rule.destinations],
       excluded: [...rule.excluded],
     }));
-  vips.sort();
-  return { natPolicy, role: { steering, vips, localEgress }, announce: [...vips] };
+  return { natPolicy, role: { steering, vips: activeVips(state, nodeName), localEgress } };
 }
