@@ -1,4 +1,4 @@
-import { checkFlowRecord } from '../flow-record.ts';
+import { type CheckedFlowRecord, checkFlowRecord } from '../flow-record.ts';
 import type { FlowRecord } from '../nat-engine.ts';
 import type { FlowState, FlowStatus } from './flow-state.ts';
 import type { Flow, FlowTable } from './flow-table.ts';
@@ -22,17 +22,8 @@ import type { Flow, FlowTable } from './flow-table.ts';
  * created by an import counts in mappings_created, as any other.
  */
 
-export interface ImportedFlow {
-  proto: number;
-  internalIP: number;
-  internalPort: number;
-  remoteIP: number;
-  remotePort: number;
-  egressIP: number;
-  egressPort: number;
-  status: FlowStatus;
-  remainingMs: number;
-}
+/** A checked record with its state byte read into the model's flow status. */
+export type ImportedFlow = Omit<CheckedFlowRecord, 'state'> & { status: FlowStatus };
 
 /** What an import did: skipped the record, or took it (with a new mapping or not). */
 export type ImportOutcome = 'skipped' | 'joined-mapping' | 'created-mapping';
