@@ -29,3 +29,18 @@ export class LabError extends Error {
     this.code = code;
   }
 }
+
+/** A tool's JSON output (`what` names it in the message), or EGW_LAB_BAD_OUTPUT. */
+export function parseToolJson(jsonText: string, what: string): unknown {
+  try {
+    return JSON.parse(jsonText);
+  } catch (error) {
+    throw new LabError(
+      'EGW_LAB_BAD_OUTPUT',
+      `${what} output is not JSON: ${jsonText.slice(0, 200)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

@@ -4,7 +4,7 @@
  * so durations are integers here.
  */
 
-import { LabError } from './errors.ts';
+import { LabError, parseToolJson } from './errors.ts';
 
 export interface IperfCommon {
   /** Test length in whole seconds. Default 1. */
@@ -83,18 +83,7 @@ export function iperfDurationMs(options: IperfCommon = {}): number {
 type Json = Record<string, unknown>;
 
 function report(jsonText: string): Json {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(jsonText);
-  } catch (error) {
-    throw new LabError(
-      'EGW_LAB_BAD_OUTPUT',
-      `iperf3 -J output is not JSON: ${jsonText.slice(0, 200)}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const parsed = parseToolJson(jsonText, 'iperf3 -J');
   if (typeof parsed !== 'object' || parsed === null) {
     throw new LabError('EGW_LAB_BAD_OUTPUT', 'iperf3 -J output is not an object');
   }

@@ -5,7 +5,7 @@
  * outside server checks TCP and UDP.
  */
 
-import { LabError } from './errors.ts';
+import { LabError, parseToolJson } from './errors.ts';
 
 export const OUTSIDE_NFT_TABLE = 'egwlab_outside';
 export const ICMP_SOURCES_SET = 'icmp_sources';
@@ -43,18 +43,7 @@ export const clearIcmpSourcesArgv = [
 
 /** The addresses in `nft -j list set` output, sorted. */
 export function parseIcmpSources(jsonText: string): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(jsonText);
-  } catch (error) {
-    throw new LabError(
-      'EGW_LAB_BAD_OUTPUT',
-      `nft -j output is not JSON: ${jsonText.slice(0, 200)}`,
-      {
-        cause: error,
-      },
-    );
-  }
+  const parsed = parseToolJson(jsonText, 'nft -j');
   const entries = (parsed as { nftables?: unknown }).nftables;
   if (!Array.isArray(entries))
     throw new LabError('EGW_LAB_BAD_OUTPUT', 'nft -j output has no nftables array');
