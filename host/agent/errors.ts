@@ -1,3 +1,4 @@
+import { CodedError } from '../model/coded-error.ts';
 export type AgentErrorCode =
   /** The worker did not take a policy table in time: it is stuck or gone. */
   | 'EGW_DATAPLANE_STALLED'
@@ -8,11 +9,4 @@ export type AgentErrorCode =
   /** The node's own interfaces could not be read. */
   | 'EGW_AGENT_INTERFACES';
 
-export class AgentError extends Error {
-  readonly code: AgentErrorCode;
-  constructor(code: AgentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AgentError';
-    this.code = code;
-  }
-}
+export class AgentError extends CodedError<AgentErrorCode> {}

@@ -1,3 +1,4 @@
+import { CodedError } from '../model/coded-error.ts';
 /**
  * Errors of the control plane's own contracts. A bad user object never throws (it gets a
  * condition); these mean a caller broke the contract, and compile() cannot give an answer.
@@ -8,12 +9,4 @@ export type ControlErrorCode =
   /** Inputs that cannot be true at once (two nodes with one name, a bad port range). */
   | 'EGW_BAD_INPUT';
 
-export class ControlError extends Error {
-  readonly code: ControlErrorCode;
-
-  constructor(code: ControlErrorCode, message: string) {
-    super(message);
-    this.name = 'ControlError';
-    this.code = code;
-  }
-}
+export class ControlError extends CodedError<ControlErrorCode> {}

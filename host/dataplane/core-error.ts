@@ -1,3 +1,4 @@
+import { CodedError } from '../model/coded-error.ts';
 export type CoreErrorCode =
   /** build/core.wasm is not there: run `npm run build:core`. */
   | 'EGW_CORE_MISSING'
@@ -14,11 +15,4 @@ export type CoreErrorCode =
   /** A batch larger than the core's slots, or a packet larger than a slot. */
   | 'EGW_CORE_BATCH';
 
-export class CoreError extends Error {
-  readonly code: CoreErrorCode;
-  constructor(code: CoreErrorCode, message: string) {
-    super(message);
-    this.name = 'CoreError';
-    this.code = code;
-  }
-}
+export class CoreError extends CodedError<CoreErrorCode> {}

@@ -1,3 +1,4 @@
+import { CodedError } from '../model/coded-error.ts';
 /**
  * Why a policy cannot be compiled into a table, or why an image cannot be read.
  * Callers (reconcile, validation, metrics) match on `code`, never on the message.
@@ -22,12 +23,4 @@ export type PolicyTableErrorCode =
   /** An image handed to the decoder is not a well-formed policy table. */
   | 'EGW_BAD_TABLE';
 
-export class PolicyTableError extends Error {
-  readonly code: PolicyTableErrorCode;
-
-  constructor(code: PolicyTableErrorCode, message: string) {
-    super(message);
-    this.name = 'PolicyTableError';
-    this.code = code;
-  }
-}
+export class PolicyTableError extends CodedError<PolicyTableErrorCode> {}

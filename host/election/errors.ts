@@ -1,3 +1,4 @@
+import { CodedError } from '../model/coded-error.ts';
 /**
  * Errors raised by election code. Callers match on `code`, never on the message
  * (undici's convention, see STYLE.md).
@@ -14,15 +15,7 @@ export type ElectionErrorCode =
   /** A heartbeat packet to send would not fit in one datagram. */
   | 'EGW_HEARTBEAT_TOO_LARGE';
 
-export class ElectionError extends Error {
-  readonly code: ElectionErrorCode;
-
-  constructor(code: ElectionErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ElectionError';
-    this.code = code;
-  }
-}
+export class ElectionError extends CodedError<ElectionErrorCode> {}
 
 export function isElectionError(error: unknown, code?: ElectionErrorCode): error is ElectionError {
   return error instanceof ElectionError && (code === undefined || error.code === code);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { CodedError } from '../model/coded-error.ts';
 
 /**
  * The one way host/net runs a program: argv only (never a shell), optional stdin, a
@@ -22,15 +23,7 @@ export type NetErrorCode =
   /** A sysctl the plan needs does not exist or cannot be written. */
   | 'EGW_NET_SYSCTL';
 
-export class NetError extends Error {
-  readonly code: NetErrorCode;
-
-  constructor(code: NetErrorCode, message: string) {
-    super(message);
-    this.name = 'NetError';
-    this.code = code;
-  }
-}
+export class NetError extends CodedError<NetErrorCode> {}
 
 /** A failed command: what ran, how it ended, and what it said on stderr. */
 export class NetCommandError extends NetError {
