@@ -10,7 +10,9 @@ import { type CompileResult, compile, type ObjectStatus } from '../control/compi
 import type { StatusCondition, StatusEvent } from '../control/conditions.ts';
 import { ClusterInformers } from '../k8s/cluster-informers.ts';
 import { EventRecorder } from '../k8s/event-recorder.ts';
+import { egressGatewayKind } from '../k8s/kinds.ts';
 import { StatusWriter } from '../k8s/status-writer.ts';
+import { CONNECTIONS_FIELD_MANAGER } from './kube-connections.ts';
 import { KubeSource } from './kube-source.ts';
 import { canonicalJson, KubeStatus } from './kube-status.ts';
 
@@ -207,6 +209,37 @@ describe('KubeStatus', () => {
       message: 'n2',
       lastTransitionTime: '2026-11-22T05:02:00Z',
     });
+    restarted.stop();
+  });
+
+  it('leaves status.connections to its own field manager: kept, and no reason to write', async () => {
+    const t = await start();
+    await t.status.write(resultOf(gatewayStatus([valid, noNodes])));
+    const counter = new StatusWriter(cluster!.kc, { fieldManager: CONNECTIONS_FIELD_MANAGER });
+    await counter.applyStatus(egressGatewayKind, 'gw', { connections: 7 });
+    await eventually('count cached', () =>
+      JSON.stringify(informers?.egressGateways?.getByName('gw')?.status).includes(
+        '"connections":7',
+      ),
+    );
+
+    // A restarted writer compares with the stored status: the count makes no difference.
+    const restarted = t.make();
+    await restarted.write(resultOf(gatewayStatus([valid, noNodes])));
+    expect(restarted.stats).toMatchObject({ statusWrites: 0, statusSkips: 1 });
+
+    // A changed status is applied as the complete status `egressgw` owns; the count stays.
+    await restarted.write(resultOf(gatewayStatus([valid])));
+    const stored = (await t.stored()) as {
+      status?: { connections?: number; conditions?: unknown[] };
+      metadata?: { managedFields?: { manager: string }[] };
+    };
+    expect(stored.status?.connections).toBe(7);
+    expect(stored.status?.conditions).toHaveLength(1);
+    expect(stored.metadata?.managedFields?.map((m) => m.manager).sort()).toEqual([
+      'egressgw',
+      CONNECTIONS_FIELD_MANAGER,
+    ]);
     restarted.stop();
   });
 

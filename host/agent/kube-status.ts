@@ -27,6 +27,11 @@
  *
  * Failures are logged and retried by the next write(), or after `retryMs` if none comes;
  * an object deleted meanwhile is skipped and forgotten.
+ *
+ * `status.connections` is not this writer's: the active node of each object writes it as
+ * a field manager of its own (kube-connections.ts, started here when `connections` is
+ * given). Server-side apply keeps the two apart, and the comparison above leaves the
+ * field out, so a count never makes this writer apply again.
  */
 import type { Logger } from 'pino';
 import type { CompileResult, ObjectStatus } from '../control/compile.ts';
@@ -37,6 +42,7 @@ import type { EventRecorder } from '../k8s/event-recorder.ts';
 import type { ResilientInformer } from '../k8s/informer.ts';
 import { apiVersionOf, type CustomObject } from '../k8s/kinds.ts';
 import type { StatusWriter } from '../k8s/status-writer.ts';
+import { KubeConnections, type KubeConnectionsOptions } from './kube-connections.ts';
 
 export interface KubeStatusOptions {
   informers: Pick<
@@ -53,13 +59,18 @@ export interface KubeStatusOptions {
   now?: () => Date;
   /** After a failed write, how long to wait for the next reconcile before trying again. */
   retryMs?: number;
+  /**
+   * Connection counts of the objects this node is active for, written to
+   * status.connections (kube-connections.ts); none are written without it.
+   */
+  connections?: Pick<KubeConnectionsOptions, 'byEgressIP' | 'writer' | 'intervalMs'>;
 }
 
 type Fields = Record<string, unknown>;
 
 interface Written {
   uid: string | undefined;
-  /** Canonical JSON of the status without lastTransitionTime. */
+  /** Canonical JSON of the status as compared (comparable()). */
   fingerprint: string;
   /** The conditions as applied, times included. */
   conditions: Fields[];
@@ -85,11 +96,23 @@ export class KubeStatus {
   #stopped = false;
   /** Status applies and event records sent, for tests and metrics. */
   readonly stats = { statusWrites: 0, statusSkips: 0, events: 0, failures: 0 };
+  /** Writes status.connections where this node is active; null without counts. */
+  readonly connections: KubeConnections | null;
 
   constructor(options: KubeStatusOptions) {
     this.#options = options;
     this.#now = options.now ?? (() => new Date());
     this.#retryMs = options.retryMs ?? 10_000;
+    this.connections =
+      options.connections === undefined
+        ? null
+        : new KubeConnections({
+            ...options.connections,
+            informers: options.informers,
+            nodeName: options.nodeName,
+            isStatusWriter: () => this.isWriter(),
+            log: options.log,
+          });
   }
 
   /** True when this agent writes statuses now (see the file comment). */
@@ -105,6 +128,7 @@ export class KubeStatus {
    * rejects.
    */
   write(result: CompileResult): Promise<void> {
+    this.connections?.observe(result);
     this.#latest = result;
     if (this.#run === null) this.#run = this.#loop();
     return this.#run;
@@ -112,6 +136,7 @@ export class KubeStatus {
 
   stop(): void {
     this.#stopped = true;
+    this.connections?.stop();
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = null;
   }
@@ -195,14 +220,14 @@ export class KubeStatus {
     const uid = cached.metadata?.uid;
     const generation = cached.metadata?.generation;
     const desired = withGeneration(status.status as Fields, generation);
-    const fingerprint = canonicalJson(withoutTimes(desired));
+    const fingerprint = canonicalJson(comparable(desired));
     let ok = true;
 
     let written = this.#written.get(id);
     if (written !== undefined && written.uid !== uid) written = undefined;
     if (written === undefined) {
       const stored = (cached.status ?? {}) as Fields;
-      if (canonicalJson(withoutTimes(stored)) === fingerprint) {
+      if (canonicalJson(comparable(stored)) === fingerprint) {
         this.#written.set(id, { uid, fingerprint, conditions: conditionsOf(stored) });
         written = this.#written.get(id);
       }
@@ -301,11 +326,16 @@ function withGeneration(status: Fields, generation: number | undefined): Fields 
   };
 }
 
-function withoutTimes(status: Fields): Fields {
-  if (!Array.isArray(status['conditions'])) return status;
+/**
+ * What this writer compares: the status without lastTransitionTime, and without the
+ * connection count, which another field manager owns (kube-connections.ts).
+ */
+function comparable(status: Fields): Fields {
+  const { connections: _, ...owned } = status;
+  if (!Array.isArray(owned['conditions'])) return owned;
   return {
-    ...status,
-    conditions: conditionsOf(status).map(({ lastTransitionTime: _, ...rest }) => rest),
+    ...owned,
+    conditions: conditionsOf(owned).map(({ lastTransitionTime: _, ...rest }) => rest),
   };
 }
 

@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   CidrString,
   Conditions,
+  ConnectionCount,
   IPv4String,
   LabelSelector,
   ObjectEnvelope,
@@ -58,6 +59,7 @@ export const EgressStatus = StrictObject({
   egressIP: Type.Optional(
     IPv4String({ description: 'The effective egress IP, allocated or static.' }),
   ),
+  connections: Type.Optional(ConnectionCount()),
   conditions: Type.Optional(Conditions()),
 });
 export type EgressStatus = Static<typeof EgressStatus>;

@@ -2,6 +2,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   CidrString,
   Conditions,
+  ConnectionCount,
   IPv4String,
   LabelSelector,
   ObjectEnvelope,
@@ -78,6 +79,7 @@ export const EgressGatewayStatus = StrictObject({
       description: 'Selected nodes that are Ready, not cordoned and run a ready agent.',
     }),
   ),
+  connections: Type.Optional(ConnectionCount()),
   conditions: Type.Optional(Conditions()),
 });
 export type EgressGatewayStatus = Static<typeof EgressGatewayStatus>;

@@ -99,6 +99,22 @@ export function Conditions() {
 }
 
 /**
+ * status.connections of the objects that translate (EgressGateway, Egress), written by
+ * their active node (host/agent/kube-connections.ts).
+ */
+export function ConnectionCount() {
+  return Type.Integer({
+    format: 'int64',
+    minimum: 0,
+    description:
+      'Connections leaving through egressIP now, as the active node counts them: the SNAT ' +
+      'ports in use on that address for its busiest protocol, one per pod address and port ' +
+      'however many destinations it talks to. Written at most every 15 s, when it changed; ' +
+      '0 while no node is active.',
+  });
+}
+
+/**
  * The parts of metav1.ObjectMeta that egressgw reads; the rest passes through. Only ajv
  * sees this schema (a CRD's metadata is `type: object`), so TypeBox's anyOf is fine here.
  */

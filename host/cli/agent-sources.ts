@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ConfigSource } from '../agent/config-source.ts';
+import { CONNECTIONS_FIELD_MANAGER } from '../agent/kube-connections.ts';
 import { KubeSource } from '../agent/kube-source.ts';
 import { KubeStatus } from '../agent/kube-status.ts';
 import { InterfacesPublisher } from '../agent/node-interfaces-annotation.ts';
@@ -14,6 +15,7 @@ import { EventRecorder } from '../k8s/event-recorder.ts';
 import { loadKubeConfig } from '../k8s/kubeconfig.ts';
 import { LeaseClient } from '../k8s/leases.ts';
 import { StatusWriter } from '../k8s/status-writer.ts';
+import type { DataplaneReadings } from '../metrics/dataplane-readings.ts';
 
 /**
  * Where an agent's configuration comes from, and what goes with it: in file mode only
@@ -24,7 +26,14 @@ export interface AgentSources {
   source: ConfigSource;
   leaseStore: LeaseStore | null;
   publishInterfaces?: (interfaces: NodeInterface[]) => Promise<void>;
-  statusSink?: (liveAgents: () => string[]) => { write(result: CompileResult): void };
+  /**
+   * Where the computed statuses go, given the live agents and, for the connection counts
+   * in status.connections, the running dataplane.
+   */
+  statusSink?: (
+    liveAgents: () => string[],
+    dataplane?: Pick<DataplaneReadings, 'portUse'>,
+  ) => { write(result: CompileResult): void };
   close(): Promise<void>;
 }
 
@@ -83,7 +92,7 @@ export async function openKubeSources(
     publishInterfaces: async (interfaces) => {
       await publisher.publish(interfaces);
     },
-    statusSink: (liveAgents) => {
+    statusSink: (liveAgents, dataplane) => {
       const status = new KubeStatus({
         informers,
         // KubeStatus retries on the next reconcile itself: few attempts per write keep
@@ -93,6 +102,18 @@ export async function openKubeSources(
         nodeName: options.nodeName,
         liveAgents,
         log,
+        ...(dataplane === undefined
+          ? {}
+          : {
+              connections: {
+                // The SNAT ports in use per egress address, as egressgw_snat_ports_in_use.
+                byEgressIP: () => new Map(dataplane.portUse().map((u) => [u.egressIP, u.inUse])),
+                writer: new StatusWriter(kc, {
+                  fieldManager: CONNECTIONS_FIELD_MANAGER,
+                  attempts: 2,
+                }),
+              },
+            }),
       });
       return { write: (result) => void status.write(result) };
     },

@@ -40,7 +40,7 @@ describe('egressgw status', () => {
     expect(out()).toBe('no egress objects\n');
   });
 
-  it('prints each gateway with its active node, address and readiness from the status', async () => {
+  it('prints each gateway with its active node, address, nodes, connections and readiness', async () => {
     cluster.server.seed({
       apiVersion: 'network.deckhouse.io/v1alpha1',
       kind: 'EgressGateway',
@@ -52,7 +52,8 @@ describe('egressgw status', () => {
       status: {
         activeNode: 'gw2',
         egressIP: '172.18.18.242',
-        readyNodes: ['gw1', 'gw2'],
+        readyNodes: 2,
+        connections: 1234,
         conditions: [{ type: 'Ready', status: 'True', reason: 'Elected' }],
       },
     });
@@ -63,15 +64,31 @@ describe('egressgw status', () => {
       spec: { appliedTo: {}, externalIPPool: 'pool' },
       status: { conditions: [{ type: 'IPAllocated', status: 'False', reason: 'PoolExhausted' }] },
     });
+    cluster.server.seed({
+      apiVersion: 'crd.antrea.io/v1beta1',
+      kind: 'Egress',
+      metadata: { name: 'egress-web' },
+      spec: { appliedTo: {}, egressIP: '10.10.0.104' },
+      status: {
+        egressIP: '10.10.0.104',
+        egressNode: 'node-4',
+        connections: 0,
+        conditions: [{ type: 'IPAssigned', status: 'True', reason: 'Assigned' }],
+      },
+    });
     const { io, out } = capture();
     expect(await runStatus(cluster.kc, io)).toBe(exitCodes.ok);
     expect(out()).toContain(
-      'EgressGateways\nNAME        MODE        ACTIVE NODE   IP              READY NODES   READY\n',
+      'EgressGateways\n' +
+        'NAME        MODE        ACTIVE NODE   IP              READY NODES   CONNECTIONS   READY\n' +
+        'egress-gw   VirtualIP   gw2           172.18.18.242   2             1234          True\n',
     );
     expect(out()).toContain(
-      'egress-gw   VirtualIP   gw2           172.18.18.242   gw1,gw2       True',
+      'Egresses\n' +
+        'NAME          EGRESSIP      NODE     POOL     CONNECTIONS   READY\n' +
+        'egress-prod   <none>        <none>   pool     <none>        False (PoolExhausted)\n' +
+        'egress-web    10.10.0.104   node-4   <none>   0             True\n',
     );
-    expect(out()).toMatch(/egress-prod\s+<none>\s+<none>\s+pool\s+False \(PoolExhausted\)/);
   });
 
   it('reports an API server it cannot reach as unavailable', async () => {

@@ -5,7 +5,11 @@ import type { CommandIO } from './validate.ts';
 /**
  * `egressgw status`: the egress objects as the agents last described them in their
  * statuses, one table per kind, like `kubectl get` with the columns that answer "which
- * node and address does this traffic leave from, and why not".
+ * node and address does this traffic leave from, how much of it, and why not".
+ *
+ * READY NODES is status.readyNodes, the number of suitable nodes (the Ready condition's
+ * message names them); CONNECTIONS is status.connections, which the active node
+ * refreshes at most every 15 s (agent/kube-connections.ts).
  */
 
 type Fields = Record<string, unknown>;
@@ -23,13 +27,14 @@ const kinds = [
     group: 'network.deckhouse.io',
     version: 'v1alpha1',
     plural: 'egressgateways',
-    columns: ['NAME', 'MODE', 'ACTIVE NODE', 'IP', 'READY NODES', 'READY'],
+    columns: ['NAME', 'MODE', 'ACTIVE NODE', 'IP', 'READY NODES', 'CONNECTIONS', 'READY'],
     row: (o: Fields): string[] => [
       name(o),
       text(field(o, 'spec', 'sourceIP', 'mode')) === 'VirtualIPAddress' ? 'VirtualIP' : 'PrimaryIP',
       text(field(o, 'status', 'activeNode')),
       text(field(o, 'status', 'egressIP')),
-      list(field(o, 'status', 'readyNodes')),
+      text(field(o, 'status', 'readyNodes')),
+      text(field(o, 'status', 'connections')),
       ready(o),
     ],
   },
@@ -51,12 +56,13 @@ const kinds = [
     group: 'crd.antrea.io',
     version: 'v1beta1',
     plural: 'egresses',
-    columns: ['NAME', 'EGRESSIP', 'NODE', 'POOL', 'READY'],
+    columns: ['NAME', 'EGRESSIP', 'NODE', 'POOL', 'CONNECTIONS', 'READY'],
     row: (o: Fields): string[] => [
       name(o),
       text(field(o, 'status', 'egressIP')),
       text(field(o, 'status', 'egressNode')),
       text(field(o, 'spec', 'externalIPPool')),
+      text(field(o, 'status', 'connections')),
       ready(o),
     ],
   },
