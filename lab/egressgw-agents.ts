@@ -32,8 +32,14 @@ export interface GatewaySpec {
 
 export interface LabConfig {
   gateways: GatewaySpec[];
-  /** Deckhouse policies: name, gateway, pod label selector, destinations. */
-  policies: { name: string; gateway: string; app: string; destinations: string[] }[];
+  /** Deckhouse policies: name, gateway, pod label selector and namespace (default "default"), destinations. */
+  policies: {
+    name: string;
+    gateway: string;
+    app: string;
+    namespace?: string;
+    destinations: string[];
+  }[];
   /** Gateway nodes: name, node-network address, labels. */
   nodes: {
     name: string;
@@ -42,8 +48,8 @@ export interface LabConfig {
     ready?: boolean;
     unschedulable?: boolean;
   }[];
-  /** Pods: name, ip, node, app label. */
-  pods: { name: string; ip: string; node: string; app: string }[];
+  /** Pods: name, ip, node, app label, namespace (default "default"). */
+  pods: { name: string; ip: string; node: string; app: string; namespace?: string }[];
 }
 
 /** The YAML stream an agent in file mode reads: the seeds' objects plus Nodes and Pods. */
@@ -60,7 +66,7 @@ export function configYaml(config: LabConfig): string {
   }
   for (const policy of config.policies) {
     docs.push(
-      `apiVersion: network.deckhouse.io/v1alpha1\nkind: EgressGatewayPolicy\nmetadata:\n  name: ${policy.name}\nspec:\n  destinationCIDRs: [${policy.destinations.join(', ')}]\n  egressGatewayName: ${policy.gateway}\n  selectors:\n    - podSelector:\n        matchLabels:\n          app: ${policy.app}\n          io.kubernetes.pod.namespace: default`,
+      `apiVersion: network.deckhouse.io/v1alpha1\nkind: EgressGatewayPolicy\nmetadata:\n  name: ${policy.name}\nspec:\n  destinationCIDRs: [${policy.destinations.join(', ')}]\n  egressGatewayName: ${policy.gateway}\n  selectors:\n    - podSelector:\n        matchLabels:\n          app: ${policy.app}\n          io.kubernetes.pod.namespace: ${policy.namespace ?? 'default'}`,
     );
   }
   for (const node of config.nodes) {
@@ -70,7 +76,7 @@ export function configYaml(config: LabConfig): string {
   }
   for (const pod of config.pods) {
     docs.push(
-      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod.name}\n  namespace: default\n  labels:\n    app: ${pod.app}\nspec:\n  nodeName: ${pod.node}\nstatus:\n  phase: Running\n  podIP: ${pod.ip}`,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod.name}\n  namespace: ${pod.namespace ?? 'default'}\n  labels:\n    app: ${pod.app}\nspec:\n  nodeName: ${pod.node}\nstatus:\n  phase: Running\n  podIP: ${pod.ip}`,
     );
   }
   return `${docs.join('\n---\n')}\n`;
@@ -307,4 +313,46 @@ export async function measureFailover(
   } finally {
     await probe.kill();
   }
+}
+
+/** A probe loop started by startSourceProbeLoop. */
+export interface SourceProbeLoop {
+  /** Every report so far, oldest first: when it arrived and the source seen (null: lost). */
+  readonly answers: readonly { at: number; ip: string | null }[];
+  /** Waits until at least `count` probes got an answer. */
+  answered(count: number, timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Probes from `pod` every 20 ms (a new UDP flow each time, 150 ms timeout) until stopped,
+ * recording each answer: for suites that watch the source over a stretch of time rather
+ * than measure one failover.
+ */
+export function startSourceProbeLoop(lab: Lab, pod: string): SourceProbeLoop {
+  const probe = lab.spawn(
+    pod,
+    nodeScriptArgv('source-probe', [
+      ...['--transport', 'udp', '--host', OUTSIDE, '--port', '7777'],
+      ...['--count', '0', '--interval-ms', '20', '--timeout-ms', '150'],
+    ]),
+    'probe-loop',
+  );
+  const answers: { at: number; ip: string | null }[] = [];
+  probe.onLine((line, stream) => {
+    const report = stream === 'stdout' ? parseProbeReport(line) : undefined;
+    if (report) answers.push({ at: Date.now(), ip: report.ok ? report.source.ip : null });
+  });
+  return {
+    answers,
+    answered: (count, timeoutMs) =>
+      waitFor(
+        async () => answers.filter((a) => a.ip !== null).length >= count,
+        timeoutMs,
+        `${count} answered probes from ${pod}`,
+      ),
+    stop: async () => {
+      await probe.kill();
+    },
+  };
 }

@@ -61,6 +61,8 @@ export interface ProbeOptions {
   intervalMs?: number;
   /** Per attempt. Default 1000 ms. */
   timeoutMs?: number;
+  /** Default the outside server's address; another address of the outside namespace. */
+  host?: string;
 }
 
 export interface IperfTarget {
@@ -189,7 +191,7 @@ export class Lab {
       '--transport',
       transport,
       '--host',
-      outside.ip,
+      options.host ?? outside.ip,
       '--port',
       String(outside.sourcePort),
       '--count',
@@ -217,8 +219,16 @@ export class Lab {
   }
 
   /** The source the outside server sees for one new flow from `from` (a pod, usually). */
-  async askSource(from: string, transport: Transport, timeoutMs = 1000): Promise<SeenSource> {
-    const [report] = await this.probeSource(from, transport, { timeoutMs });
+  async askSource(
+    from: string,
+    transport: Transport,
+    timeoutMs = 1000,
+    host?: string,
+  ): Promise<SeenSource> {
+    const [report] = await this.probeSource(from, transport, {
+      timeoutMs,
+      ...(host === undefined ? {} : { host }),
+    });
     if (report === undefined || !report.ok) {
       throw new LabError(
         'EGW_LAB_TIMEOUT',

@@ -21,6 +21,9 @@ export const agentFlagNames = [
   'cluster-cidr',
   'heartbeat-secret-file',
   'state-dir',
+  'tunnel-port',
+  'tunnel-vni',
+  'when-no-gateway',
 ] as const;
 
 export type AgentFlag = (typeof agentFlagNames)[number];
@@ -46,6 +49,9 @@ export function agentFlags(values: Values): Record<AgentFlag, string> {
     // Mounted from the egressgw-heartbeat Secret and a host directory (workload.ts).
     'heartbeat-secret-file': '/etc/egressgw/heartbeat/secret',
     'state-dir': '/run/egressgw',
+    'tunnel-port': `${values.agent.tunnelPort}`,
+    'tunnel-vni': `${values.agent.tunnelVNI}`,
+    'when-no-gateway': values.agent.whenNoGateway,
   };
 }
 

@@ -81,7 +81,7 @@ export const agentApiAccess: readonly ApiAccess[] = [
     resource: 'egressgateways/status',
     verbs: writeStatus,
     scope: 'cluster',
-    why: 'status: active node, ready nodes, conditions',
+    why: 'status: active node, ready nodes, conditions; connections (the active node)',
   },
   {
     group: 'network.deckhouse.io',
@@ -95,7 +95,7 @@ export const agentApiAccess: readonly ApiAccess[] = [
     resource: 'egresses/status',
     verbs: writeStatus,
     scope: 'cluster',
-    why: 'status: egressNode, egressIP, conditions',
+    why: 'status: egressNode, egressIP, conditions; connections (the active node)',
   },
   {
     group: 'crd.antrea.io',

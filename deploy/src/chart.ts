@@ -101,6 +101,9 @@ export const valuesSchema = {
         'uplink',
         'announceInterfaces',
         'clusterCIDRs',
+        'tunnelPort',
+        'tunnelVNI',
+        'whenNoGateway',
       ],
       properties: {
         logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] },
@@ -118,6 +121,9 @@ export const valuesSchema = {
           type: 'string',
           pattern: '^[0-9./]+(,[0-9./]+)*$',
         },
+        tunnelPort: port,
+        tunnelVNI: { type: 'integer', minimum: 1, maximum: 16777215 },
+        whenNoGateway: { enum: ['drop', 'node-address'] },
       },
     },
     resources: {

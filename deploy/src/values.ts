@@ -35,6 +35,11 @@ export interface Values {
     announceInterfaces: string;
     /** Pod, service and node networks, never translated (comma-separated CIDRs). */
     clusterCIDRs: string;
+    /** UDP port of the VXLAN tunnel that carries selected pods' traffic to gateways. */
+    tunnelPort: number;
+    tunnelVNI: number;
+    /** What happens to a gateway's selected traffic while it has no suitable node. */
+    whenNoGateway: 'drop' | 'node-address';
   };
   resources: {
     requests: { cpu: string; memory: string };
@@ -72,6 +77,9 @@ export const defaultValues: Values = {
     // Kubernetes' kubeadm defaults (Flannel's pod network, the service network): set the
     // cluster's own, and add the node network.
     clusterCIDRs: '10.244.0.0/16,10.96.0.0/12',
+    tunnelPort: 4789,
+    tunnelVNI: 7788,
+    whenNoGateway: 'drop',
   },
   // No CPU limit: CFS throttling would cap the dataplane's packet rate. Memory: the core's
   // flow table is ≤ 64 bytes per flow (16 MiB at the default capacity) plus Node's heap.
@@ -108,6 +116,11 @@ export const valueDocs: Readonly<Record<string, string>> = {
     'More interfaces to answer ARP for VIPs on, comma-separated, e.g. the node network.',
   'agent.clusterCIDRs':
     'Pod, service and node networks of the cluster, comma-separated: never translated.',
+  'agent.tunnelPort':
+    'UDP port of the VXLAN tunnel between nodes (steering); open it between all nodes.',
+  'agent.tunnelVNI': 'VXLAN network identifier of the steering tunnel.',
+  'agent.whenNoGateway':
+    "drop (default): a gateway without a suitable node drops its pods' selected traffic; node-address: it leaves with the node's address.",
   resources: 'No CPU limit on purpose: throttling caps the packet rate.',
   nodeSelector:
     'Nodes the agent runs on. It must run on gateway nodes and on nodes with selected pods.',

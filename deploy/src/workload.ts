@@ -136,6 +136,7 @@ function daemonSet(values: Values, namespace: string): KubeObject {
               ports: [
                 { name: 'metrics', containerPort: values.agent.metricsPort, protocol: 'TCP' },
                 { name: 'heartbeat', containerPort: values.agent.heartbeatPort, protocol: 'UDP' },
+                { name: 'tunnel', containerPort: values.agent.tunnelPort, protocol: 'UDP' },
               ],
               livenessProbe: {
                 httpGet: { path: '/healthz', port: 'metrics' },

@@ -17,6 +17,7 @@ import { GatewayNetwork } from '../net/gateway-network.ts';
 import { defaultGatewayConfig } from '../net/gateway-plan.ts';
 import { fileJournal } from '../net/restore-journal.ts';
 import { procSysctl } from '../net/sysctl.ts';
+import type { TunnelConfig } from '../net/tunnel-plan.ts';
 import { Agent } from './agent.ts';
 import type { ConfigSource } from './config-source.ts';
 import { Dataplane } from './dataplane.ts';
@@ -51,6 +52,8 @@ export interface AgentRuntimeOptions {
   metrics: { host: string; port: number } | null;
   /** Root of the kernel settings tree (/proc/sys, or the host's mounted elsewhere). */
   procSysRoot: string;
+  /** The steering tunnel's settings (net/tunnel-plan.ts); defaults for what is left out. */
+  tunnel?: Partial<Pick<TunnelConfig, 'port' | 'vni' | 'mtu' | 'whenNoGateway'>>;
   /** Lease fencing (Kubernetes mode); null in file mode, where heartbeats alone decide. */
   leaseStore: LeaseStore | null;
   /** Called with the node's interfaces on every reconcile (Kubernetes mode publishes them). */
@@ -59,7 +62,10 @@ export interface AgentRuntimeOptions {
    * Where the computed statuses go (Kubernetes mode); given the live agents as this node
    * sees them, so that one of them can be the writer.
    */
-  statusSink?: (liveAgents: () => string[]) => { write(result: CompileResult): void };
+  statusSink?: (
+    liveAgents: () => string[],
+    dataplane?: Pick<DataplaneReadings, 'portUse'>,
+  ) => { write(result: CompileResult): void };
   log: Logger;
 }
 
@@ -139,7 +145,12 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
       context: { exec, netns: null },
       sysctl: procSysctl(options.procSysRoot),
       journal: fileJournal(`${options.stateDir}/restore-journal.json`),
-      config: { ...defaultGatewayConfig, tunName: dataplane.tun.name, uplink: options.uplink },
+      config: {
+        ...defaultGatewayConfig,
+        tunName: dataplane.tun.name,
+        uplink: options.uplink,
+        tunnel: { ...defaultGatewayConfig.tunnel, ...options.tunnel },
+      },
       onRepair: (changes) =>
         log.warn({ changes }, 'repaired routing that was changed behind our back'),
       onError: (error) => log.error({ err: error }, 'routing repair failed'),
@@ -233,7 +244,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
         .map((n) => n.name)
         .filter((n) => heartbeat.isAlive(n)),
     ];
-    const statuses = options.statusSink?.(liveAgents);
+    const statuses = options.statusSink?.(liveAgents, dataplaneReadings(dataplane));
     agent.on('reconciled', (result, announced) => {
       statuses?.write(result);
       configApplied?.set(true);

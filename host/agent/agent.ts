@@ -4,12 +4,14 @@ import type { ChooseActive, ClusterInputs, NodeInterface } from '../control/inpu
 import type { PortRanges } from '../control/nat-policy.ts';
 import type { Elector, GroupView, TakeoverEvent } from '../election/elector.ts';
 import type { Heartbeat, HeartbeatPeer } from '../election/heartbeat.ts';
-import type { EgressGroup, EgressState } from '../model/egress-state.ts';
+import type { EgressState } from '../model/egress-state.ts';
 import type { ArpAnnouncer } from '../net/arp/announcer.ts';
 import type { GatewayNetwork } from '../net/gateway-network.ts';
+import type { GatewayRole } from '../net/gateway-plan.ts';
 import type { ConfigSnapshot, ConfigSource } from './config-source.ts';
 import type { Dataplane } from './dataplane.ts';
 import { activeVips, gatewaySlice } from './gateway-slice.ts';
+import { steeringSlice } from './steering-slice.ts';
 
 /** The parts an agent drives; the CLI builds them (agent-runtime.ts), tests may fake them. */
 export interface AgentParts {
@@ -132,10 +134,13 @@ export class Agent extends EventEmitter<AgentEvents> {
     );
     // Heartbeats go only to the nodes that share a group with this one: gateway groups
     // are a few nodes each, while every node of the cluster runs an agent.
-    this.#parts.heartbeat.setPeers(this.#peers(snapshot, first.state.groups, nodeName));
+    const mine = relevantGroups(first.state, nodeName);
+    this.#parts.heartbeat.setPeers(this.#peers(snapshot, first.state, mine, nodeName));
+    // Groups this node only steers to are watched, never taken (it is not suitable for
+    // them): their active node is the peer whose heartbeats claim them.
     this.#parts.elector.setGroups(
       first.state.groups
-        .filter((group) => group.candidates.includes(nodeName))
+        .filter((group) => mine.has(group.key))
         .map((group) => ({ key: group.key, suitable: group.suitable })),
     );
     const choose: ChooseActive = (key, suitable) => {
@@ -145,15 +150,28 @@ export class Agent extends EventEmitter<AgentEvents> {
     const result = compile(snapshot.objects, this.#inputs(snapshot, live, choose));
 
     const interfaces = await this.#parts.interfaces();
+    const addressOf = (node: string) =>
+      snapshot.nodes.find((entry) => entry.name === node)?.addresses[0] ?? null;
+    const local = addressOf(nodeName);
+    const steering = steeringSlice(result.state, nodeName, addressOf);
     const standby = asIfActive(result.state, nodeName);
-    const slice = gatewaySlice(standby, nodeName, interfaces, this.#settings.ports);
+    const slice = gatewaySlice(standby, nodeName, interfaces, this.#settings.ports, {
+      localSources: steering.localSources,
+    });
+    const role: GatewayRole = {
+      ...slice.role,
+      steering: [...slice.role.steering, ...steering.local],
+      // Without a node address there is nothing to send from; the status of the node
+      // object (no InternalIP) says why.
+      tunnel: local === null ? null : { local, groups: steering.tunnelled },
+    };
     const announce = activeVips(result.state, nodeName);
 
     const { announcer } = this.#parts;
     for (const ip of announcer.addresses())
       if (!announce.includes(ip)) announcer.remove(ownerOf(ip));
     await this.#parts.dataplane.setPolicy(slice.natPolicy);
-    await this.#parts.network.apply(slice.role);
+    await this.#parts.network.apply(role);
     for (const ip of announce)
       if (!announcer.addresses().includes(ip)) announcer.add(ownerOf(ip), ip);
 
@@ -177,17 +195,29 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   /**
-   * The other candidates of this node's groups, at their first address: where their
-   * agents' heartbeats come from. Candidacy depends only on labels (nodeSelector), not
-   * on liveness, so pass 1's answer is the right one to ask with.
+   * The nodes this one exchanges heartbeats with, at their first address: the other
+   * candidates of its groups, and the nodes on either end of its steering (the
+   * candidates of the groups its pods use; the nodes whose pods use its groups), which
+   * learn a failover from the claims in the heartbeats. Candidacy and placement depend
+   * only on labels and scheduling, not on liveness, so pass 1's answer is the right one
+   * to ask with.
    */
   #peers(
     snapshot: ConfigSnapshot,
-    groups: readonly EgressGroup[],
+    state: EgressState,
+    mine: ReadonlySet<string>,
     nodeName: string,
   ): HeartbeatPeer[] {
-    const mine = groups.filter((group) => group.candidates.includes(nodeName));
-    const peers = new Set(mine.flatMap((group) => group.candidates));
+    const peers = new Set<string>();
+    for (const group of state.groups) {
+      if (!mine.has(group.key)) continue;
+      for (const node of group.candidates) peers.add(node);
+      if (!group.candidates.includes(nodeName)) continue;
+      for (const rule of state.rules) {
+        if (rule.group === group.key)
+          for (const node of Object.values(rule.placement)) peers.add(node);
+      }
+    }
     return snapshot.nodes
       .filter((node) => node.name !== nodeName && peers.has(node.name) && node.addresses.length > 0)
       .map((node) => ({
@@ -196,6 +226,16 @@ export class Agent extends EventEmitter<AgentEvents> {
         port: this.#settings.heartbeatPort,
       }));
   }
+}
+
+/** The groups this node is a candidate for, or whose traffic it steers (its pods use them). */
+function relevantGroups(state: EgressState, nodeName: string): Set<string> {
+  const keys = new Set<string>();
+  for (const group of state.groups) if (group.candidates.includes(nodeName)) keys.add(group.key);
+  for (const rule of state.rules) {
+    if (Object.values(rule.placement).includes(nodeName)) keys.add(rule.group);
+  }
+  return keys;
 }
 
 /** The model with this node active for every group it is suitable for (hot standby). */

@@ -29,12 +29,22 @@ export function activeVips(state: EgressState, nodeName: string): IPv4[] {
   return [...vips].sort();
 }
 
+export interface GatewaySliceOptions {
+  /**
+   * This node's own selected pods: steering-slice.ts decides where their traffic goes
+   * (this TUN or another node's), so the gateway side never marks them.
+   */
+  localSources?: ReadonlySet<IPv4>;
+}
+
 export function gatewaySlice(
   state: EgressState,
   nodeName: string,
   interfaces: readonly NodeInterface[],
   ports: PortRanges,
+  options: GatewaySliceOptions = {},
 ): GatewaySlice {
+  const skip = options.localSources ?? new Set<IPv4>();
   const natPolicy = toNatPolicy(state, nodeName, interfaces, ports);
   const served = new Set(natPolicy.egress.map((egress) => egress.ip));
   const localEgress: LocalEgress[] = [];
@@ -57,13 +67,20 @@ export function gatewaySlice(
       localEgress.push({ ip, portMin: ports.nodeOwned.portMin, portMax: ports.nodeOwned.portMax });
     }
   }
-  const steering: SteeringRule[] = state.rules
-    .filter((rule) => activeGroups.has(rule.group) && rule.sources.length > 0)
-    .map((rule) => ({
+  const steering: SteeringRule[] = [];
+  for (const rule of state.rules) {
+    if (!activeGroups.has(rule.group)) continue;
+    const sources = rule.sources.filter((source) => !skip.has(source));
+    if (sources.length === 0) continue;
+    steering.push({
       id: rule.id,
-      sources: rule.sources.map((source) => `${source}/32`),
+      sources: sources.map((source) => `${source}/32`),
       destinations: [...rule.destinations],
       excluded: [...rule.excluded],
-    }));
-  return { natPolicy, role: { steering, vips: activeVips(state, nodeName), localEgress } };
+    });
+  }
+  return {
+    natPolicy,
+    role: { steering, vips: activeVips(state, nodeName), localEgress, tunnel: null },
+  };
 }

@@ -33,6 +33,10 @@ export interface AgentCommandOptions {
   /** 0: no metrics server. */
   metricsPort: number;
   procSysRoot: string;
+  tunnelPort: number;
+  tunnelVni: number;
+  tunnelMtu?: number;
+  whenNoGateway: 'drop' | 'node-address';
 }
 
 /**
@@ -85,6 +89,12 @@ export async function runAgentCommand(options: AgentCommandOptions): Promise<num
     metrics:
       options.metricsPort === 0 ? null : { host: options.metricsHost, port: options.metricsPort },
     procSysRoot: options.procSysRoot,
+    tunnel: {
+      port: options.tunnelPort,
+      vni: options.tunnelVni,
+      mtu: options.tunnelMtu ?? null,
+      whenNoGateway: options.whenNoGateway,
+    },
     log,
   });
   log.info(

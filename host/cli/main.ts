@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { Command, Option } from 'commander';
 import { loadKubeConfig } from '../k8s/kubeconfig.ts';
+import { defaultTunnelConfig } from '../net/tunnel-plan.ts';
 import { runAgentCommand } from './agent-command.ts';
-import { collect, parsePort, parsePortRange } from './parse-options.ts';
+import { addBenchCommand } from './bench-command.ts';
+import { addDemoCommand } from './demo-command.ts';
+import { collect, parseMtu, parsePort, parsePortRange, parseVni } from './parse-options.ts';
 import { runStatus } from './status.ts';
 import { runValidate } from './validate.ts';
 
 // The egressgw command line. Exit codes: 0 success, 1 failure or problems found,
-// 2 usage errors (commander's own), see exit-codes.ts.
+// 2 usage errors (commander's own), 3 something needed is missing, 4 no privilege; see
+// exit-codes.ts.
 
 const program = new Command()
   .name('egressgw')
@@ -96,6 +100,30 @@ program
     "where kernel settings live (the host's, in a container)",
     '/proc/sys',
   )
+  .addOption(
+    new Option('--tunnel-port <port>', 'UDP port of the VXLAN tunnel that steers pod traffic')
+      .default(defaultTunnelConfig.port)
+      .argParser(parsePort),
+  )
+  .addOption(
+    new Option('--tunnel-vni <vni>', 'VXLAN network identifier of the steering tunnel')
+      .default(defaultTunnelConfig.vni)
+      .argParser(parseVni),
+  )
+  .addOption(
+    new Option(
+      '--tunnel-mtu <mtu>',
+      "the tunnel's MTU (default: the node network's minus 50)",
+    ).argParser(parseMtu),
+  )
+  .addOption(
+    new Option(
+      '--when-no-gateway <action>',
+      "selected traffic of a gateway without a suitable node: drop it, or let it leave with the node's address",
+    )
+      .choices(['drop', 'node-address'])
+      .default(defaultTunnelConfig.whenNoGateway),
+  )
   .action(async (options) => {
     process.exitCode = await runAgentCommand(options);
   });
@@ -122,5 +150,8 @@ program
       process,
     );
   });
+
+addBenchCommand(program);
+addDemoCommand(program);
 
 await program.parseAsync(process.argv);

@@ -33,3 +33,21 @@ export function collect(value: string, previous: string[] = []): string[] {
       .filter((item) => item !== ''),
   ];
 }
+
+/** A VXLAN network identifier: 24 bits, 0 reserved. */
+export function parseVni(text: string): number {
+  const vni = Number(text);
+  if (!/^\d{1,8}$/.test(text) || vni < 1 || vni > 0xffffff) {
+    throw new InvalidArgumentError(`"${text}" is not a VXLAN network identifier within 1-16777215`);
+  }
+  return vni;
+}
+
+/** An MTU for the tunnel: at least IPv4's 576, at most 65535. */
+export function parseMtu(text: string): number {
+  const mtu = Number(text);
+  if (!/^\d{3,5}$/.test(text) || mtu < 576 || mtu > 65535) {
+    throw new InvalidArgumentError(`"${text}" is not an MTU within 576-65535`);
+  }
+  return mtu;
+}

@@ -8,7 +8,7 @@ import {
   type StatusEvent,
   validCondition,
 } from './conditions.ts';
-import { type CompileContext, plural, sourcesOf, withClusterCIDRs } from './context.ts';
+import { type CompileContext, placementOf, plural, sourcesOf, withClusterCIDRs } from './context.ts';
 import type { AddressPlan, EgressAddress } from './egress-addresses.ts';
 import type { Entry } from './entries.ts';
 import {
@@ -153,6 +153,7 @@ export function egressOutcome(
         id: `Egress/${entry.name}`,
         group: group.group.key,
         sources: sourcesOf(pods),
+        placement: placementOf(pods),
         destinations: [...allDestinations],
         excluded: withClusterCIDRs([], context.clusterCIDRs),
       };

@@ -67,6 +67,15 @@ export function sourcesOf(pods: readonly SelectablePod[]): IPv4[] {
   return addresses.map(formatIPv4);
 }
 
+/** Where each pod runs, by IP; a pod without a node (not scheduled) has no entry. */
+export function placementOf(pods: readonly SelectablePod[]): Record<IPv4, string> {
+  const placement: Record<IPv4, string> = {};
+  for (const { pod } of pods) {
+    if (pod.ip !== null && pod.nodeName !== null) placement[pod.ip] = pod.nodeName;
+  }
+  return placement;
+}
+
 /** `excluded` followed by the cluster CIDRs not already in it. */
 export function withClusterCIDRs(excluded: readonly Cidr[], clusterCIDRs: readonly Cidr[]): Cidr[] {
   return [...new Set([...excluded, ...clusterCIDRs])];

@@ -48,6 +48,7 @@ describe('Deckhouse seed: PrimaryIPFromEgressGatewayNodeInterface', () => {
         id: 'EgressGatewayPolicy/egress-gw-policy',
         group: 'EgressGateway/egress-gw',
         sources: ['10.244.1.9', '10.244.1.10'],
+        placement: { '10.244.1.9': 'worker-1', '10.244.1.10': 'worker-1' },
         destinations: ['0.0.0.0/0'],
         excluded: clusterCIDRs,
       },

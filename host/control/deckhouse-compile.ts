@@ -14,7 +14,7 @@ import {
   type StatusEvent,
   validCondition,
 } from './conditions.ts';
-import { type CompileContext, plural, sourcesOf, withClusterCIDRs } from './context.ts';
+import { type CompileContext, placementOf, plural, sourcesOf, withClusterCIDRs } from './context.ts';
 import { type Entry, reject } from './entries.ts';
 import {
   describeOthers,
@@ -227,6 +227,7 @@ export function policyOutcome(
         id: `EgressGatewayPolicy/${entry.name}`,
         group: group.group.key,
         sources: sourcesOf(pods),
+        placement: placementOf(pods),
         destinations: [...policy.spec.destinationCIDRs],
         excluded: withClusterCIDRs(policy.spec.excludedCIDRs ?? [], context.clusterCIDRs),
       };

@@ -99,6 +99,7 @@ describe('toNatPolicy', () => {
           id: 'Egress/e',
           group: 'Egress/e',
           sources: ['10.244.4.2'],
+          placement: { '10.244.4.2': 'n' },
           destinations: ['0.0.0.0/0'],
           excluded: ['192.168.0.0/16', '10.244.0.0/16'],
         },

@@ -43,6 +43,11 @@ export interface EgressRule {
   group: string;
   /** IPs of the selected pods, sorted. */
   sources: IPv4[];
+  /**
+   * The node each source runs on: the node that steers its traffic to the group's active
+   * node (every selected pod is Running, so it has one).
+   */
+  placement: Record<IPv4, string>;
   /** destinationCIDRs as written (Antrea: 0.0.0.0/0). */
   destinations: Cidr[];
   /** excludedCIDRs plus the cluster CIDRs. */

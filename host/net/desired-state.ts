@@ -1,4 +1,4 @@
-import type { Cidr } from '../model/addresses.ts';
+import type { Cidr, IPv4 } from '../model/addresses.ts';
 import type { NftStatement } from './nft.ts';
 import type { PortRange } from './port-ranges.ts';
 
@@ -33,13 +33,51 @@ export interface RuleSpec {
   other?: string[];
 }
 
-/** A route in the dedicated table. */
+/** A route in one of our tables. */
 export interface RouteSpec {
   type: 'unicast' | 'unreachable';
   /** "default" or canonical "a.b.c.d/n". */
   dst: string;
   dev?: string;
+  /** Next hop; with `onlink`, used on `dev` without a connected route to it (a tunnel peer). */
+  via?: IPv4;
+  onlink?: boolean;
   metric: number;
+}
+
+/** One routing table of ours and everything it must hold. */
+export interface RouteTableSpec {
+  id: number;
+  routes: RouteSpec[];
+}
+
+/** A peer of the steering tunnel: the node whose address is `ip` has MAC `mac` inside it. */
+export interface TunnelPeer {
+  ip: IPv4;
+  /** Lower-case "0e:77:c0:a8:4d:0b". */
+  mac: string;
+}
+
+/**
+ * The VXLAN device that carries steered pod traffic from a node to the active gateway
+ * node of its group. No learning, no flooding: every peer is a permanent forwarding entry
+ * (MAC to the peer's node address) plus a permanent neighbour entry (peer address to MAC),
+ * so the device only ever sends to the nodes the plan names.
+ */
+export interface TunnelSpec {
+  name: string;
+  /** VXLAN network identifier (1 to 16777215). */
+  vni: number;
+  /** UDP destination port of the outer packets, and the port the device listens on. */
+  port: number;
+  /** This node's address on the node network: the outer source. */
+  local: IPv4;
+  mtu: number;
+  /** This node's MAC inside the tunnel; peers address it by the same rule (tunnel-mac.ts). */
+  mac: string;
+  /** A link-scoped /32, for the reverse-path filter (see LinkSpec.address). */
+  address: string;
+  peers: TunnelPeer[];
 }
 
 /** A named nftables set of IPv4 prefixes (type ipv4_addr, flags interval). */
@@ -110,4 +148,11 @@ export interface GatewayPlan {
   nft: NftTableSpec | null;
   /** In the order to apply; restored in reverse. */
   sysctls: SysctlWant[];
+  /** The steering tunnel; null when the node steers nothing and receives nothing. */
+  tunnel: TunnelSpec | null;
+  /** The tunnel device's name, kept even when `tunnel` is null so teardown knows it. */
+  tunnelName: string;
+  /** The tunnelled groups' tables: every table in the range is ours. */
+  steerTables: RouteTableSpec[];
+  steerTableRange: { min: number; max: number };
 }

@@ -18,6 +18,10 @@ export type NetErrorCode =
   | 'EGW_NET_BAD_OUTPUT'
   /** A device the plan needs does not exist (the TUN is created by the dataplane). */
   | 'EGW_NET_NO_LINK'
+  /** A device with the name we need exists and is someone else's (the tunnel). */
+  | 'EGW_NET_LINK_CONFLICT'
+  /** No interface holds the address the plan needs (the tunnel's underlay). */
+  | 'EGW_NET_NO_ADDRESS'
   /** The role handed to the plan is invalid. */
   | 'EGW_NET_BAD_ROLE'
   /** A sysctl the plan needs does not exist or cannot be written. */

@@ -28,6 +28,7 @@ export const fixtureRole: GatewayRole = {
   ],
   vips: ['192.0.2.50'],
   localEgress: [{ ip: '192.0.2.10', portMin: 61000, portMax: 65535 }],
+  tunnel: null,
 };
 
 export function fixturePlan(): GatewayPlan {

@@ -182,8 +182,9 @@ const primaryRole: GatewayRole = {
   steering,
   vips: [VIP],
   localEgress: [{ ip: NODE_IP, portMin: 61000, portMax: 65535 }],
+  tunnel: null,
 };
-const vipRole: GatewayRole = { steering, vips: [VIP], localEgress: [] };
+const vipRole: GatewayRole = { steering, vips: [VIP], localEgress: [], tunnel: null };
 
 describe.skipIf(!isRoot)('GatewayNetwork in a namespace', () => {
   let initial: Awaited<ReturnType<typeof snapshot>>;

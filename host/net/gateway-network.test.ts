@@ -34,6 +34,8 @@ function fakeKernel(options: { tun: boolean }) {
       if (!options.tun) return noSuch('Device "tun0" does not exist.');
       return applied ? JSON.stringify(linkApplied) : link('tun0', 1500);
     }
+    // No steering tunnel in these roles: the device is absent and stays so.
+    if (text.includes('show dev egw-vxlan')) return noSuch('Device "egw-vxlan" does not exist.');
     if (text.includes('rule show')) {
       return applied ? JSON.stringify(rulesApplied) : JSON.stringify(rulesBefore);
     }

@@ -11,17 +11,23 @@ import { reconcileLink, uplinkMtu } from './link-reconciler.ts';
 import { reconcileNft } from './nft-reconciler.ts';
 import type { RestoreJournal } from './restore-journal.ts';
 import { reconcileRoutes } from './route-reconciler.ts';
+import { reconcileRouteTables } from './route-tables-reconciler.ts';
 import { reconcileRules } from './rule-reconciler.ts';
 import type { SysctlAccess } from './sysctl.ts';
 import { reconcileSysctls } from './sysctl-reconciler.ts';
+import { markField } from './tunnel-plan.ts';
+import { reconcileTunnel } from './tunnel-reconciler.ts';
+import { TunnelSlots } from './tunnel-slots.ts';
+import { underlayMtu } from './underlay.ts';
 
 /**
- * The Linux side of a gateway node, whole: `apply(role)` records what the node should be
+ * The Linux side of a node, whole (translating as a gateway, steering through the
+ * tunnel, or both): `apply(role)` records what the node should be
  * doing and reconciles every concern; a timer reconciles again (repairing what someone
  * deleted behind our back); `teardown()` reconciles towards "no role", which removes
  * every object of ours and gives back what we changed.
  *
- * Order, when the node has a role: the TUN (routes need it up), kernel settings (ports
+ * Order, when the node has a role: the TUN and the tunnel (routes need them up), kernel settings (ports
  * reserved before replies to them are stolen), the table, nftables (marks exist before a
  * rule routes by them), and the rules last, which is when traffic starts to flow; then
  * settings no longer wanted are given back. Without a role the same in reverse: traffic
@@ -30,7 +36,7 @@ import { reconcileSysctls } from './sysctl-reconciler.ts';
  * Calls never overlap: each waits for the one before (apply during a repair runs after it).
  */
 
-export type Concern = 'link' | 'sysctl' | 'routes' | 'nft' | 'rules';
+export type Concern = 'link' | 'tunnel' | 'sysctl' | 'routes' | 'nft' | 'rules';
 
 /** What one reconcile changed, per concern; empty when everything was already right. */
 export type Changes = Partial<Record<Concern, string[]>>;
@@ -48,7 +54,7 @@ export interface GatewayNetworkOptions {
   onError?: (error: unknown) => void;
 }
 
-const NO_ROLE: GatewayRole = { steering: [], vips: [], localEgress: [] };
+const NO_ROLE: GatewayRole = { steering: [], vips: [], localEgress: [], tunnel: null };
 const VALIDATION_MTU = 1500;
 
 export class GatewayNetwork {
@@ -57,10 +63,12 @@ export class GatewayNetwork {
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
   #repairing = false;
+  readonly #slots: TunnelSlots;
 
   constructor(options: GatewayNetworkOptions) {
     this.#options = options;
     emptyPlan(options.config); // validates the config now, not at the first apply
+    this.#slots = new TunnelSlots(markField(options.config.tunnel.markMask).capacity);
   }
 
   /**
@@ -70,8 +78,15 @@ export class GatewayNetwork {
    */
   apply(role: GatewayRole): Promise<Changes> {
     return this.#serialize(() => {
-      // Validation only: the uplink's real MTU is read when planning for real.
-      planGateway(this.#options.config, role, { uplinkMtu: VALIDATION_MTU });
+      // Validation only: the real MTUs are read when planning for real.
+      const groups = role.tunnel?.groups ?? [];
+      planGateway(this.#options.config, role, {
+        uplinkMtu: VALIDATION_MTU,
+        tunnel: {
+          underlayMtu: VALIDATION_MTU,
+          slots: new Map(groups.map((group, index) => [group.id, index + 1])),
+        },
+      });
       this.#role = role;
       return this.#reconcile();
     });
@@ -122,9 +137,19 @@ export class GatewayNetwork {
 
   async #plan(): Promise<GatewayPlan> {
     const { config, context } = this.#options;
-    if (!hasRole(this.#role)) return emptyPlan(config);
-    const mtu = config.mtu ?? (await uplinkMtu(context, config.uplink));
-    return planGateway(config, this.#role, { uplinkMtu: mtu });
+    const role = this.#role;
+    if (!hasRole(role)) return emptyPlan(config);
+    const translates = role.steering.length + role.vips.length + role.localEgress.length > 0;
+    // A node that only steers has no business with the uplink (a worker may have none).
+    const mtu = translates ? (config.mtu ?? (await uplinkMtu(context, config.uplink))) : 1500;
+    if (role.tunnel === null) return planGateway(config, role, { uplinkMtu: mtu });
+    return planGateway(config, role, {
+      uplinkMtu: mtu,
+      tunnel: {
+        underlayMtu: config.tunnel.mtu === null ? await underlayMtu(context, role.tunnel.local) : 0,
+        slots: this.#slots.assign(role.tunnel.groups.map((group) => group.id)),
+      },
+    });
   }
 
   async #reconcile(): Promise<Changes> {
@@ -135,7 +160,9 @@ export class GatewayNetwork {
       if (list.length > 0) changes[concern] = [...(changes[concern] ?? []), ...list];
     };
     const link = async () => record('link', await reconcileLink(context, journal, plan.link));
-    const routes = async () =>
+    const tunnel = async () =>
+      record('tunnel', await reconcileTunnel(context, plan.tunnelName, plan.tunnel));
+    const routes = async () => {
       record(
         'routes',
         await reconcileRoutes(context, {
@@ -144,6 +171,15 @@ export class GatewayNetwork {
           routes: plan.routes,
         }),
       );
+      record(
+        'routes',
+        await reconcileRouteTables(context, {
+          tables: plan.steerTables,
+          range: plan.steerTableRange,
+          protocol: plan.routeProtocol,
+        }),
+      );
+    };
     const nft = async () => record('nft', await reconcileNft(context, plan.nftTableName, plan.nft));
     const rules = async () =>
       record(
@@ -157,17 +193,21 @@ export class GatewayNetwork {
     const settings = async (restoreUnwanted: boolean) =>
       record('sysctl', await reconcileSysctls(sysctl, journal, plan.sysctls, { restoreUnwanted }));
 
-    if (plan.link !== null) {
-      await link();
+    if (plan.link !== null || plan.tunnel !== null) {
+      if (plan.link !== null) await link();
+      await tunnel();
       await settings(false);
       await routes();
       await nft();
       await rules();
+      // A node that only steers: the TUN is given back once no rule routes into it.
+      if (plan.link === null) await link();
       await settings(true);
     } else {
       await rules();
       await nft();
       await routes();
+      await tunnel();
       await link();
       await settings(true);
     }

@@ -115,6 +115,14 @@ export function setMarkBits(value: number): NftStatement {
   };
 }
 
+/** `meta mark set meta mark & ~mask | value`: writes one field, keeps every other bit. */
+export function setMarkField(value: number, mask: number): NftStatement {
+  const mark = { meta: { key: 'mark' } };
+  return {
+    mangle: { key: mark, value: { '|': [{ '&': [mark, ~mask >>> 0] }, value >>> 0] } },
+  };
+}
+
 export const notrack: NftStatement = { notrack: null };
 export const returnVerdict: NftStatement = { return: null };
 

@@ -11,18 +11,24 @@ import {
 
 const config: GatewayConfig = { ...defaultGatewayConfig, tunName: 'egw0', uplink: 'eth0' };
 const facts = { uplinkMtu: 9000 };
-const noRole: GatewayRole = { steering: [], vips: [], localEgress: [] };
+const noRole: GatewayRole = { steering: [], vips: [], localEgress: [], tunnel: null };
 const podRule = {
   id: 'EgressGatewayPolicy/web',
   sources: ['10.244.1.7', '10.244.2.0/24', '10.244.1.7/32'],
   destinations: ['0.0.0.0/0'],
   excluded: ['10.0.0.0/8', '192.168.0.0/16'],
 };
-const vipRole: GatewayRole = { steering: [podRule], vips: ['192.0.2.50'], localEgress: [] };
+const vipRole: GatewayRole = {
+  steering: [podRule],
+  vips: ['192.0.2.50'],
+  localEgress: [],
+  tunnel: null,
+};
 const primaryRole: GatewayRole = {
   steering: [podRule],
   vips: [],
   localEgress: [{ ip: '192.0.2.10', portMin: 61000, portMax: 65535 }],
+  tunnel: null,
 };
 
 function codeOf(action: () => unknown): string | undefined {
@@ -167,6 +173,7 @@ describe('planGateway: primary-IP mode', () => {
     const only = {
       ...primaryRole,
       localEgress: [{ ip: '192.0.2.10', portMin: 65535, portMax: 65535 }],
+      tunnel: null,
     };
     const p = planGateway(config, only, facts);
     expect(rulesAt(p, 41)).toEqual([]);
@@ -182,19 +189,20 @@ describe('planGateway: determinism and settings', () => {
       steering: [podRule, { ...podRule, id: 'Egress/b', sources: ['10.244.9.9'] }],
       vips: ['192.0.2.51', '192.0.2.50'],
       localEgress: [],
+      tunnel: null,
     };
     const b: GatewayRole = {
       steering: [...a.steering].reverse(),
       vips: [...a.vips].reverse(),
       localEgress: [],
+      tunnel: null,
     };
     expect(planGateway(config, a, facts)).toEqual(planGateway(config, b, facts));
   });
 
   it('changes a rule comment exactly when its statements change', () => {
     const one = planGateway(config, vipRole, facts).nft!.chains[0]!.rules;
-    const other = planGateway({ ...config, fwmark: 0x200000 }, vipRole, facts).nft!.chains[0]!
-      .rules;
+    const other = planGateway({ ...config, fwmark: 0x40000 }, vipRole, facts).nft!.chains[0]!.rules;
     expect(one[0]!.comment).toBe(other[0]!.comment); // tun output: no mark
     expect(one[2]!.comment).not.toBe(other[2]!.comment); // steer: sets the mark
   });

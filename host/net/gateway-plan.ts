@@ -5,6 +5,7 @@ import type {
   GatewayPlan,
   NftRuleSpec,
   NftSetSpec,
+  NftTableSpec,
   RouteSpec,
   RuleSpec,
   SysctlWant,
@@ -25,6 +26,15 @@ import {
   tcpOrUdpDestinationPorts,
 } from './gateway-nft-rules.ts';
 import type { PortRange } from './port-ranges.ts';
+import {
+  checkTunnelConfig,
+  defaultTunnelConfig,
+  markField,
+  planTunnel,
+  TUNNEL_RULE_OFFSET,
+  type TunnelConfig,
+  type TunnelFacts,
+} from './tunnel-plan.ts';
 
 /**
  * From the node's role to the Linux state it needs: pure, no I/O.
@@ -70,11 +80,39 @@ export interface LocalEgress {
   portMax: number;
 }
 
-/** What the node translates for now. Empty lists everywhere: no role, remove it all. */
+/** Sources and the destinations a group wins for them (exact: nothing is excluded). */
+export interface SteeringPair {
+  sources: Cidr[];
+  destinations: Cidr[];
+}
+
+/** Traffic of this node's pods that a group translates on another node (tunnel-plan.ts). */
+export interface TunnelledGroup {
+  /** Stable id (EgressGroup.key): keeps its slot (mark value and table) while it exists. */
+  id: string;
+  /** The active node's node-network address; null while the group has no active node. */
+  nextHop: IPv4 | null;
+  pairs: SteeringPair[];
+}
+
+/** The node's end of the steering tunnel. */
+export interface TunnelRole {
+  /** This node's node-network address: the outer source, and what peers send to. */
+  local: IPv4;
+  groups: TunnelledGroup[];
+}
+
+/**
+ * What the node does now. Empty lists everywhere and no tunnel: no role, remove it all.
+ * `steering` brings pods' traffic into this node's TUN (pods of other nodes arriving
+ * through the tunnel or routed here, and this node's own pods of groups active here);
+ * `tunnel` sends this node's pods' traffic to the groups active elsewhere.
+ */
 export interface GatewayRole {
   steering: SteeringRule[];
   vips: IPv4[];
   localEgress: LocalEgress[];
+  tunnel: TunnelRole | null;
 }
 
 /** Node-level settings that do not change with the role. */
@@ -94,6 +132,7 @@ export interface GatewayConfig {
   mtu: number | null;
   /** The TUN's only address (desired-state.ts, LinkSpec.address says why it needs one). */
   tunAddress: string;
+  tunnel: TunnelConfig;
 }
 
 export const defaultGatewayConfig: Omit<GatewayConfig, 'tunName' | 'uplink'> = {
@@ -109,11 +148,14 @@ export const defaultGatewayConfig: Omit<GatewayConfig, 'tunName' | 'uplink'> = {
   // Link-local (RFC 3927), a /32 with link scope: never chosen as a source for routed
   // traffic, never routed to.
   tunAddress: '169.254.88.1/32',
+  tunnel: defaultTunnelConfig,
 };
 
 /** What the plan needs to know about the node that the role does not say. */
 export interface NodeFacts {
   uplinkMtu: number;
+  /** Needed when the role has a tunnel. */
+  tunnel?: TunnelFacts;
 }
 
 /** Offsets inside our block of rule preferences. */
@@ -122,6 +164,7 @@ export const RULE_OFFSET = {
   localEgressPorts: 1,
   fwmark: 2,
   vip: 3,
+  tunnel: TUNNEL_RULE_OFFSET,
   end: 7,
   movedLocal: 8,
 } as const;
@@ -168,6 +211,17 @@ function checkConfig(config: GatewayConfig): void {
     throw badRole(`nftTable ${JSON.stringify(config.nftTable)} is not a plain identifier`);
   }
   if (config.mtu !== null) checkInteger('mtu', config.mtu, 68, 65535);
+  checkTunnelConfig(config.tunnel, tunnelBase(config));
+}
+
+function tunnelBase(config: GatewayConfig) {
+  return {
+    tableId: config.tableId,
+    rulePriority: config.rulePriority,
+    routeProtocol: config.routeProtocol,
+    fwmark: config.fwmark,
+    end: config.rulePriority + RULE_OFFSET.end,
+  };
 }
 
 function cidrList(what: string, list: readonly Cidr[]) {
@@ -229,11 +283,23 @@ export function emptyPlan(config: GatewayConfig): GatewayPlan {
     nftTableName: config.nftTable,
     nft: null,
     sysctls: [],
+    tunnel: null,
+    tunnelName: config.tunnel.name,
+    steerTables: [],
+    steerTableRange: {
+      min: config.tableId + 1,
+      max: config.tableId + markField(config.tunnel.markMask).capacity,
+    },
   };
 }
 
 export function hasRole(role: GatewayRole): boolean {
-  return role.steering.length > 0 || role.vips.length > 0 || role.localEgress.length > 0;
+  return (
+    role.steering.length > 0 ||
+    role.vips.length > 0 ||
+    role.localEgress.length > 0 ||
+    role.tunnel !== null
+  );
 }
 
 /** Throws NetError EGW_NET_BAD_ROLE for an invalid config or role. */
@@ -242,6 +308,59 @@ export function planGateway(
   role: GatewayRole,
   facts: NodeFacts,
 ): GatewayPlan {
+  const plan = planTranslation(config, role, facts);
+  if (role.tunnel === null) return plan;
+  if (facts.tunnel === undefined) throw badRole('the tunnel needs its facts (MTU, slots)');
+  const tunnel = planTunnel(config.tunnel, tunnelBase(config), role.tunnel, facts.tunnel);
+  const rules = [...plan.rules, ...tunnel.rules];
+  const end = config.rulePriority + RULE_OFFSET.end;
+  if (tunnel.rules.length > 0 && !rules.some((rule) => rule.priority === end)) {
+    rules.push({ priority: end, action: { kind: 'nop' }, protocol: config.routeProtocol });
+  }
+  const nft = plan.nft ?? prerouting(config, []);
+  const chain = nft.chains[0]!;
+  const sysctls = [...plan.sysctls];
+  for (const want of tunnel.sysctls) {
+    if (!sysctls.some((have) => have.key === want.key)) sysctls.push(want);
+  }
+  return {
+    ...plan,
+    rules: rules.sort((a, b) => a.priority - b.priority),
+    nft:
+      tunnel.nftRules.length === 0 && plan.nft === null
+        ? null
+        : {
+            ...nft,
+            sets: [...nft.sets, ...tunnel.sets],
+            chains: [{ ...chain, rules: [...chain.rules, ...tunnel.nftRules] }],
+          },
+    sysctls,
+    tunnel: tunnel.tunnel,
+    steerTables: tunnel.tables,
+    steerTableRange: tunnel.tableRange,
+  };
+}
+
+function prerouting(config: GatewayConfig, rules: NftRuleSpec[]): NftTableSpec {
+  return {
+    family: 'inet',
+    name: config.nftTable,
+    sets: [],
+    chains: [
+      {
+        name: 'prerouting',
+        type: 'filter',
+        hook: 'prerouting',
+        prio: RAW_PRIORITY,
+        policy: 'accept',
+        rules,
+      },
+    ],
+  };
+}
+
+/** The TUN side: what this node translates. */
+function planTranslation(config: GatewayConfig, role: GatewayRole, facts: NodeFacts): GatewayPlan {
   const empty = emptyPlan(config);
   checkRole(role);
   const base = config.rulePriority;
@@ -391,21 +510,7 @@ export function planGateway(
     routes,
     rules,
     localRulePriority: localEgress.length > 0 ? base + RULE_OFFSET.movedLocal : 0,
-    nft: {
-      family: 'inet',
-      name: config.nftTable,
-      sets,
-      chains: [
-        {
-          name: 'prerouting',
-          type: 'filter',
-          hook: 'prerouting',
-          prio: RAW_PRIORITY,
-          policy: 'accept',
-          rules: nftRules,
-        },
-      ],
-    },
+    nft: { ...prerouting(config, nftRules), sets },
     sysctls,
   };
 }

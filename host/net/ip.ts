@@ -151,3 +151,118 @@ export async function ipBatch(
   const options = family === null ? ['-batch', '-'] : [family, '-batch', '-'];
   await context.exec(ipArgv(context, options), { input: `${lines.join('\n')}\n` });
 }
+
+/** `ip -d -j addr show dev NAME`: the link, its addresses, its kind and its alias. */
+export interface IpLinkDetailsJson extends IpLinkJson {
+  /** The link-layer address ("0e:77:c0:a8:4d:0b"). */
+  address?: string;
+  /** Absent until someone sets one; never an empty string (setting "" removes it). */
+  ifalias?: string;
+  linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> };
+}
+
+/** Like showLink, with `-d`: the link's kind (`linkinfo`) and `ifalias` come along. */
+export async function showLinkDetails(
+  context: NetContext,
+  name: string,
+): Promise<IpLinkDetailsJson | null> {
+  let result: { argv: string[]; items: Record<string, unknown>[] };
+  try {
+    result = await list(context, ['-d', '-j', 'addr', 'show', 'dev', name]);
+  } catch (error) {
+    if (error instanceof NetCommandError && /does not exist/.test(error.stderr)) return null;
+    throw error;
+  }
+  const link = result.items[0];
+  if (
+    result.items.length !== 1 ||
+    link === undefined ||
+    typeof link['mtu'] !== 'number' ||
+    !Array.isArray(link['flags'])
+  ) {
+    throw badOutput(result.argv, `expected one link named ${name}`);
+  }
+  const linkinfo = link['linkinfo'];
+  if (linkinfo !== undefined && (typeof linkinfo !== 'object' || linkinfo === null)) {
+    throw badOutput(result.argv, `linkinfo of ${name} is not an object`);
+  }
+  return {
+    ...link,
+    addr_info: Array.isArray(link['addr_info']) ? link['addr_info'] : [],
+  } as IpLinkDetailsJson;
+}
+
+/** One entry of `ip -j neigh show dev NAME` (the device is implied by the filter). */
+export interface IpNeighbourJson {
+  /** IPv4 or IPv6 address. */
+  dst: string;
+  /** Absent for entries that never resolved (FAILED, INCOMPLETE). */
+  lladdr?: string;
+  /** Upper-case NUD states, e.g. ["PERMANENT"], ["STALE"]. */
+  state: string[];
+  [field: string]: unknown;
+}
+
+/**
+ * The neighbour entries of one device, both families. iproute2's default filter leaves
+ * out NOARP entries, which the kernel creates for multicast and broadcast destinations.
+ */
+export async function listNeighbours(context: NetContext, dev: string): Promise<IpNeighbourJson[]> {
+  const { argv, items } = await list(context, ['-j', 'neigh', 'show', 'dev', dev]);
+  for (const item of items) {
+    if (typeof item['dst'] !== 'string' || !Array.isArray(item['state'])) {
+      throw badOutput(argv, 'a neighbour entry has no dst or state');
+    }
+  }
+  return items as IpNeighbourJson[];
+}
+
+/** A route of `ip -4 -N -d -j route show table all`, which names its table. */
+export interface IpTableRouteJson extends IpRouteJson {
+  /**
+   * The table id, a decimal string under -N. Printed for every table, main (254) included,
+   * because of -d; a route without it is read as main.
+   */
+  table?: string;
+}
+
+/** Every IPv4 route of every table, in one dump. */
+export async function listAllRoutes(context: NetContext): Promise<IpTableRouteJson[]> {
+  const args = ['-4', '-N', '-d', '-j', 'route', 'show', 'table', 'all'];
+  const { argv, items } = await list(context, args);
+  for (const item of items) {
+    if (typeof item['dst'] !== 'string') throw badOutput(argv, 'a route has no dst');
+    if (item['table'] !== undefined && !/^[0-9]+$/.test(String(item['table']))) {
+      throw badOutput(argv, `a route has a non-numeric table ${String(item['table'])}`);
+    }
+  }
+  return items as IpTableRouteJson[];
+}
+
+/**
+ * ipBatch, except that a failure names the failing line: NetCommandError.command is that
+ * line as an `ip` argv (iproute2 itself only says "Command failed -:N" on stderr), with
+ * the exit status and stderr of the batch. Lines before it have taken effect.
+ */
+export async function ipBatchNamingFailures(
+  context: NetContext,
+  lines: readonly string[],
+): Promise<void> {
+  try {
+    await ipBatch(context, lines);
+  } catch (error) {
+    if (!(error instanceof NetCommandError)) throw error;
+    const failed = /Command failed -:([0-9]+)/.exec(error.stderr);
+    const index = failed === null ? -1 : Number(failed[1]) - 1;
+    const line = lines[index];
+    if (line === undefined) throw error;
+    const how = error.exitCode === null ? 'killed' : `exit status ${error.exitCode}`;
+    throw new NetCommandError(
+      error.code,
+      ipArgv(context, line.split(' ')),
+      error.exitCode,
+      error.stderr,
+      `${how} (line ${index + 1} of a batch)`,
+    );
+  }
+}
