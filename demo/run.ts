@@ -8,9 +8,7 @@ import {
   type LabConfig,
   measureFailover,
   OUTSIDE,
-  resteerWorker,
   startAgent,
-  steerWorker,
   VIP,
   waitFor,
   waitForSource,
@@ -39,7 +37,10 @@ function vipConfig(): LabConfig {
         destinations: ['0.0.0.0/0'],
       },
     ],
-    nodes: GATEWAYS.map((name, i) => ({ name, address: `192.168.77.${11 + i}`, labels: LABEL })),
+    nodes: [
+      ...GATEWAYS.map((name, i) => ({ name, address: `192.168.77.${11 + i}`, labels: LABEL })),
+      { name: 'worker1', address: '192.168.77.21', labels: {} },
+    ],
     pods: [
       { name: 'backend-1', ip: '10.244.1.11', node: 'worker1', app: 'backend' },
       { name: 'frontend-1', ip: '10.244.1.12', node: 'worker1', app: 'frontend' },
@@ -91,29 +92,25 @@ async function main(): Promise<void> {
       say(`  ${line}`);
     }
 
-    step(3, 'Starting an egressgw agent on every gateway node');
+    step(3, 'Starting an egressgw agent on every node, as the DaemonSet does');
     await Promise.all(
-      GATEWAYS.map(async (node) => {
-        agents.set(
-          node,
-          await startAgent(lab, node, configPath, dir.path, ['--announce-interface', 'eth0']),
-        );
+      [...GATEWAYS, 'worker1'].map(async (node) => {
+        agents.set(node, await startAgent(lab, node, configPath, dir.path));
       }),
     );
-    // The worker sends selected traffic to the VIP as next hop on the node network.
-    await steerWorker(lab, 'worker1', VIP, { onlink: true });
     await waitForSource(lab, POD, VIP, 20_000);
     say(
       `agents heartbeat each other; ${activeNode(agents, 'egress-gw')} was elected active, the others stand by`,
     );
+    say("worker1's agent steers backend-1's traffic through a VXLAN tunnel to the active node");
 
     step(4, 'VirtualIPAddress mode: who does the outside see?');
     say(`backend-1 (selected):  ${await seen(lab, POD)}`);
     await lab.probeSource(OTHER_POD, 'udp', { timeoutMs: 300 });
     const raw = lab.outsideServer?.seen.filter((e) => e.source.ip === '10.244.1.12').at(-1);
     say(
-      `frontend-1 (no policy): the outside saw ${raw ? raw.source.ip : 'nothing'}, its own pod address:` +
-        ' no policy, no translation (and no way back)',
+      `frontend-1 (no policy): ${raw ? `the outside saw ${raw.source.ip}` : 'no answer'}: not steered, it keeps` +
+        " the node's own path (which, in this lab, leads nowhere)",
     );
 
     step(
@@ -131,9 +128,6 @@ async function main(): Promise<void> {
     writeConfig(configPath, primaryConfig());
     const holder = activeNode(agents, 'egress-gw')!;
     const nodeIp = `172.18.18.${11 + GATEWAYS.indexOf(holder)}`;
-    // No VIP to route to in this mode: the worker is pointed at the active node by hand
-    // here (steering on every node is the agent's next job).
-    await resteerWorker(lab, 'worker1', `192.168.77.${11 + GATEWAYS.indexOf(holder)}`);
     await waitForSource(lab, POD, nodeIp, 10_000);
     say(
       `backend-1: ${await seen(lab, POD)}  <- ${holder}'s uplink address, on its reserved NAT ports`,

@@ -47,6 +47,8 @@ export interface LabConfig {
     labels: Record<string, string>;
     ready?: boolean;
     unschedulable?: boolean;
+    /** spec.podCIDR: turns on the agent's guard for pods it does not know yet. */
+    podCIDR?: string;
   }[];
   /** Pods: name, ip, node, app label, namespace (default "default"). */
   pods: { name: string; ip: string; node: string; app: string; namespace?: string }[];
@@ -71,7 +73,7 @@ export function configYaml(config: LabConfig): string {
   }
   for (const node of config.nodes) {
     docs.push(
-      `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${node.name}\n  labels:\n${labelsYaml(node.labels, 4)}\nspec:\n  unschedulable: ${node.unschedulable ?? false}\nstatus:\n  conditions:\n    - type: Ready\n      status: "${node.ready === false ? 'False' : 'True'}"\n  addresses:\n    - type: InternalIP\n      address: ${node.address}`,
+      `apiVersion: v1\nkind: Node\nmetadata:\n  name: ${node.name}\n  labels:\n${labelsYaml(node.labels, 4)}\nspec:\n  unschedulable: ${node.unschedulable ?? false}${node.podCIDR ? `\n  podCIDR: ${node.podCIDR}` : ''}\nstatus:\n  conditions:\n    - type: Ready\n      status: "${node.ready === false ? 'False' : 'True'}"\n  addresses:\n    - type: InternalIP\n      address: ${node.address}`,
     );
   }
   for (const pod of config.pods) {

@@ -52,6 +52,11 @@ export interface AgentRuntimeOptions {
   metrics: { host: string; port: number } | null;
   /** Root of the kernel settings tree (/proc/sys, or the host's mounted elsewhere). */
   procSysRoot: string;
+  /**
+   * Drop the outside traffic of this node's pods the agent does not know yet (default
+   * true; needs the Node's spec.podCIDRs). See net/tunnel-plan.ts, "the pod guard".
+   */
+  holdUnknownPods?: boolean;
   /** The steering tunnel's settings (net/tunnel-plan.ts); defaults for what is left out. */
   tunnel?: Partial<Pick<TunnelConfig, 'port' | 'vni' | 'mtu' | 'whenNoGateway'>>;
   /** Lease fencing (Kubernetes mode); null in file mode, where heartbeats alone decide. */
@@ -225,6 +230,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
         clusterCIDRs: options.clusterCIDRs,
         ports: options.ports,
         heartbeatPort: options.heartbeat.port,
+        holdUnknownPods: options.holdUnknownPods ?? true,
       },
     );
     stack.push(() => agent.stop());

@@ -7,7 +7,7 @@ import type { Heartbeat, HeartbeatPeer } from '../election/heartbeat.ts';
 import type { EgressState } from '../model/egress-state.ts';
 import type { ArpAnnouncer } from '../net/arp/announcer.ts';
 import type { GatewayNetwork } from '../net/gateway-network.ts';
-import type { GatewayRole } from '../net/gateway-plan.ts';
+import type { GatewayRole, PodGuard } from '../net/gateway-plan.ts';
 import type { ConfigSnapshot, ConfigSource } from './config-source.ts';
 import type { Dataplane } from './dataplane.ts';
 import { activeVips, gatewaySlice } from './gateway-slice.ts';
@@ -31,6 +31,8 @@ export interface AgentSettings {
   ports: PortRanges;
   /** UDP port the agents' heartbeats use on every node. */
   heartbeatPort: number;
+  /** Drop this node's unknown pods' outside traffic until the agent knows them. */
+  holdUnknownPods: boolean;
 }
 
 export interface AgentEvents {
@@ -163,7 +165,10 @@ export class Agent extends EventEmitter<AgentEvents> {
       steering: [...slice.role.steering, ...steering.local],
       // Without a node address there is nothing to send from; the status of the node
       // object (no InternalIP) says why.
-      tunnel: local === null ? null : { local, groups: steering.tunnelled },
+      tunnel:
+        local === null
+          ? null
+          : { local, groups: steering.tunnelled, guard: this.#guard(snapshot, nodeName) },
     };
     const announce = activeVips(result.state, nodeName);
 
@@ -177,6 +182,17 @@ export class Agent extends EventEmitter<AgentEvents> {
 
     this.#last = result;
     this.emit('reconciled', result, announce);
+  }
+
+  /** The pod guard of this node (net/tunnel-plan.ts), or null when off or not possible. */
+  #guard(snapshot: ConfigSnapshot, nodeName: string): PodGuard | null {
+    if (!this.#settings.holdUnknownPods) return null;
+    const podCIDRs = snapshot.nodes.find((node) => node.name === nodeName)?.podCIDRs ?? [];
+    if (podCIDRs.length === 0) return null;
+    const known = snapshot.pods
+      .filter((pod) => pod.nodeName === nodeName && pod.ip !== null && !pod.hostNetwork)
+      .flatMap((pod) => (pod.ip!.includes(':') ? [] : [`${pod.ip}/32`]));
+    return { podCIDRs, known, open: [...this.#settings.clusterCIDRs] };
   }
 
   #inputs(

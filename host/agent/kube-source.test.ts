@@ -98,6 +98,7 @@ describe('KubeSource', () => {
         unschedulable: false,
         addresses: ['10.0.0.1'],
         interfaces: [{ name: 'eth0', addresses: ['10.0.0.1/24'] }],
+        podCIDRs: [],
       },
     ]);
     expect(first?.pods).toEqual([

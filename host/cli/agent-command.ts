@@ -37,6 +37,7 @@ export interface AgentCommandOptions {
   tunnelVni: number;
   tunnelMtu?: number;
   whenNoGateway: 'drop' | 'node-address';
+  holdUnknownPods: boolean;
 }
 
 /**
@@ -89,6 +90,7 @@ export async function runAgentCommand(options: AgentCommandOptions): Promise<num
     metrics:
       options.metricsPort === 0 ? null : { host: options.metricsHost, port: options.metricsPort },
     procSysRoot: options.procSysRoot,
+    holdUnknownPods: options.holdUnknownPods,
     tunnel: {
       port: options.tunnelPort,
       vni: options.tunnelVni,

@@ -124,6 +124,10 @@ program
       .choices(['drop', 'node-address'])
       .default(defaultTunnelConfig.whenNoGateway),
   )
+  .option(
+    '--no-hold-unknown-pods',
+    "let pods the agent has not seen yet reach the outside with the node's address (default: held until known)",
+  )
   .action(async (options) => {
     process.exitCode = await runAgentCommand(options);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PodInput } from '../control/inputs.ts';
+import type { NodeInput, PodInput } from '../control/inputs.ts';
 import { coreKindOf, readCoreObject } from './core-objects.ts';
 
 function podInput(raw: Record<string, unknown>): PodInput | null {
@@ -60,10 +60,21 @@ describe('readCoreObject: Node', () => {
         unschedulable: false,
         addresses: ['172.18.18.10', '203.0.113.10'],
         interfaces: null,
+        podCIDRs: [],
       },
       issues: [],
     });
     const cordoned = readCoreObject('Node', node({ spec: { unschedulable: true } }));
+    const withPods = readCoreObject(
+      'Node',
+      node({ spec: { podCIDRs: ['10.244.1.0/24', 'fd00:10:244:1::/64'] } }),
+    );
+    expect((withPods.input as NodeInput | null)?.podCIDRs).toEqual(['10.244.1.0/24']);
+    const legacy = readCoreObject('Node', node({ spec: { podCIDR: '10.244.2.0/24' } }));
+    expect((legacy.input as NodeInput | null)?.podCIDRs).toEqual(['10.244.2.0/24']);
+    const bad = readCoreObject('Node', node({ spec: { podCIDRs: ['10.244.1.0/33'] } }));
+    expect((bad.input as NodeInput | null)?.podCIDRs).toEqual([]);
+    expect(bad.issues[0]?.message).toMatch(/spec\.podCIDRs\[0\]/);
     expect(cordoned.input).toMatchObject({ unschedulable: true, ready: true });
   });
 
@@ -87,6 +98,7 @@ describe('readCoreObject: Node', () => {
       unschedulable: false,
       addresses: [],
       interfaces: null,
+      podCIDRs: [],
     });
     expect(bare.issues).toEqual([
       expect.objectContaining({

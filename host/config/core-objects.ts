@@ -1,7 +1,7 @@
 import { error, hasErrors, type Issue, warning } from '../api/issue.ts';
 import type { NamespaceInput, NodeInput, PodInput } from '../control/inputs.ts';
-import type { IPv4 } from '../model/addresses.ts';
-import { CidrError, parseIPv4 } from '../model/cidr.ts';
+import type { Cidr, IPv4 } from '../model/addresses.ts';
+import { CidrError, formatCidr, parseCidr, parseIPv4 } from '../model/cidr.ts';
 
 /**
  * Core v1 Node, Pod and Namespace objects from a file, read into what compile() takes
@@ -166,8 +166,42 @@ function readNode(raw: Fields): CoreRead {
   const input: NodeInput | null =
     name === null || hasErrors(issues)
       ? null
-      : { name, labels, ready: ready ?? false, unschedulable, addresses, interfaces: null };
+      : {
+          name,
+          labels,
+          ready: ready ?? false,
+          unschedulable,
+          addresses,
+          interfaces: null,
+          podCIDRs: podCIDRsOf(spec, issues),
+        };
   return { kind: 'Node', name, input, issues };
+}
+
+/** spec.podCIDRs (spec.podCIDR on old objects), IPv4 only: where this node's pods live. */
+function podCIDRsOf(spec: Fields | null, issues: Issue[]): Cidr[] {
+  const listed = list(spec, 'podCIDRs', 'spec.podCIDRs', issues);
+  const single =
+    spec !== null && 'podCIDR' in spec ? text(spec, 'podCIDR', 'spec.podCIDR', issues) : undefined;
+  const cidrs: Cidr[] = [];
+  const entries = listed.length > 0 ? listed : single === undefined ? [] : [single];
+  entries.forEach((entry, i) => {
+    const path = listed.length > 0 ? `spec.podCIDRs[${i}]` : 'spec.podCIDR';
+    if (typeof entry !== 'string') {
+      wrongType(issues, path, 'string', entry);
+      return;
+    }
+    if (entry.includes(':')) return; // IPv6: not ours to steer
+    try {
+      const cidr = formatCidr(parseCidr(entry));
+      if (!cidrs.includes(cidr)) cidrs.push(cidr);
+    } catch (cause) {
+      if (!(cause instanceof CidrError)) throw cause;
+      // Kubernetes itself sets these; a bad one only costs the leak guard on this node.
+      issues.push(warning('InvalidCIDR', `${path}: ${cause.message}; not used`));
+    }
+  });
+  return cidrs;
 }
 
 function readPod(raw: Fields): CoreRead {

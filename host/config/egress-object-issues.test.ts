@@ -17,6 +17,7 @@ const inputs: ClusterInputs = {
       unschedulable: false,
       addresses: ['172.18.18.10'],
       interfaces: [{ name: 'eth1', addresses: ['172.18.18.10/24'] }],
+      podCIDRs: [],
     },
   ],
   pods: [],

@@ -147,6 +147,7 @@ describe('loadConfig: cluster objects', () => {
         unschedulable: false,
         addresses: ['172.18.18.10'],
         interfaces: null,
+        podCIDRs: [],
       },
     ]);
     expect(load.pods.map((p) => `${p.namespace}/${p.name} ${p.ip}`)).toEqual([

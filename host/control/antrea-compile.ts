@@ -8,7 +8,13 @@ import {
   type StatusEvent,
   validCondition,
 } from './conditions.ts';
-import { type CompileContext, placementOf, plural, sourcesOf, withClusterCIDRs } from './context.ts';
+import {
+  type CompileContext,
+  placementOf,
+  plural,
+  sourcesOf,
+  withClusterCIDRs,
+} from './context.ts';
 import type { AddressPlan, EgressAddress } from './egress-addresses.ts';
 import type { Entry } from './entries.ts';
 import {

@@ -20,13 +20,16 @@ export interface CompileContext {
   /** Sorted by name. */
   nodes: NodeInput[];
   namespaces: Map<string, NamespaceInput>;
-  /** Running pods with an IPv4 address, not on the host network. */
+  /** Pods with an IPv4 address, not finished, not on the host network. */
   pods: SelectablePod[];
   clusterCIDRs: Cidr[];
 }
 
 function selectable(pod: PodInput): SelectablePod | null {
-  if (pod.phase !== 'Running' || pod.ip === null || pod.hostNetwork) return null;
+  // Pending pods with an address count: their init containers already send traffic, and
+  // leaving them out would let it leak with the node's address until they run.
+  if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return null;
+  if (pod.ip === null || pod.hostNetwork) return null;
   try {
     return { pod, address: parseIPv4(pod.ip) };
   } catch {

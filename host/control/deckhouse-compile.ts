@@ -14,7 +14,13 @@ import {
   type StatusEvent,
   validCondition,
 } from './conditions.ts';
-import { type CompileContext, placementOf, plural, sourcesOf, withClusterCIDRs } from './context.ts';
+import {
+  type CompileContext,
+  placementOf,
+  plural,
+  sourcesOf,
+  withClusterCIDRs,
+} from './context.ts';
 import { type Entry, reject } from './entries.ts';
 import {
   describeOthers,

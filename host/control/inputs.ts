@@ -27,6 +27,8 @@ export interface NodeInput {
    * for the primary-ip address, the VIP subnet check and finding static egress IPs.
    */
   interfaces: NodeInterface[] | null;
+  /** spec.podCIDRs (IPv4): the addresses this node gives its pods; empty when not set. */
+  podCIDRs: Cidr[];
 }
 
 export interface PodInput {

@@ -49,6 +49,10 @@ export const sourceInSet = (set: string): NftStatement => match(field('ip', 'sad
 export const destinationInSet = (set: string): NftStatement =>
   match(field('ip', 'daddr'), `@${set}`);
 export const destinationIs = (ip: IPv4): NftStatement => match(field('ip', 'daddr'), ip);
+export const sourceNotInSet = (set: string): NftStatement =>
+  match(field('ip', 'saddr'), `@${set}`, '!=');
+export const destinationNotInSet = (set: string): NftStatement =>
+  match(field('ip', 'daddr'), `@${set}`, '!=');
 
 /** The destination is not one of this host's addresses (`fib daddr type != local`). */
 export const destinationNotLocal: NftStatement = match(
@@ -125,6 +129,9 @@ export function setMarkField(value: number, mask: number): NftStatement {
 
 export const notrack: NftStatement = { notrack: null };
 export const returnVerdict: NftStatement = { return: null };
+export const dropVerdict: NftStatement = { drop: null };
+/** Counts what the rule matched (`nft list table` shows it: how much a guard held). */
+export const counter: NftStatement = { counter: { packets: 0, bytes: 0 } };
 
 /**
  * A rule with a comment "<label> #<digest>": the digest covers the statements, so a rule

@@ -95,11 +95,27 @@ export interface TunnelledGroup {
   pairs: SteeringPair[];
 }
 
+/**
+ * Holds back the pods of this node that the agent does not know yet (tunnel-plan.ts): a
+ * new pod's first packets would otherwise leave with the node's address before the agent
+ * sees it and knows whether a policy selects it.
+ */
+export interface PodGuard {
+  /** The node's pod CIDRs (Node spec.podCIDRs). */
+  podCIDRs: Cidr[];
+  /** Every pod of this node the agent knows, by address. */
+  known: IPv4[];
+  /** Destinations never held: the cluster CIDRs (pods, services, nodes). */
+  open: Cidr[];
+}
+
 /** The node's end of the steering tunnel. */
 export interface TunnelRole {
   /** This node's node-network address: the outer source, and what peers send to. */
   local: IPv4;
   groups: TunnelledGroup[];
+  /** null: no guard (switched off, or the node's pod CIDRs are not known). */
+  guard: PodGuard | null;
 }
 
 /**

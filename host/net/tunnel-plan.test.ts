@@ -4,6 +4,7 @@ import {
   type GatewayConfig,
   type GatewayRole,
   planGateway,
+  type TunnelRole,
 } from './gateway-plan.ts';
 import { defaultTunnelConfig, markField, planTunnel } from './tunnel-plan.ts';
 
@@ -14,8 +15,9 @@ const slots = new Map([
   ['EgressGateway/b', 2],
 ]);
 const facts = { underlayMtu: 1500, slots };
-const role = {
+const role: TunnelRole = {
   local: '192.168.77.21',
+  guard: null,
   groups: [
     {
       id: 'EgressGateway/b',
@@ -132,6 +134,39 @@ describe('planTunnel', () => {
   });
 });
 
+describe('the pod guard', () => {
+  const guard = {
+    podCIDRs: ['10.244.1.0/24'],
+    known: ['10.244.1.11/32', '10.244.1.12/32', '10.244.1.13/32'],
+    open: ['10.244.0.0/16', '10.96.0.0/12'],
+  };
+
+  it('drops outside traffic of the node’s pods it does not know, after every steering rule', () => {
+    const plan = planTunnel(defaultTunnelConfig, base, { ...role, guard }, facts);
+    const last = plan.nftRules.at(-1)!;
+    expect(last.comment).toMatch(/^hold unknown pods/);
+    expect(JSON.stringify(last.expr)).toContain('"drop":null');
+    expect(plan.sets.find((set) => set.name === 'guard_known')?.elements).toEqual([
+      '10.244.1.11/32',
+      '10.244.1.12/31',
+    ]);
+    expect(plan.sets.find((set) => set.name === 'guard_open')?.elements).toEqual([
+      '10.96.0.0/12',
+      '10.244.0.0/16',
+    ]);
+  });
+
+  it('holds nothing without pod CIDRs', () => {
+    const plan = planTunnel(
+      defaultTunnelConfig,
+      base,
+      { ...role, guard: { ...guard, podCIDRs: [] } },
+      facts,
+    );
+    expect(plan.nftRules.some((rule) => rule.comment.startsWith('hold'))).toBe(false);
+  });
+});
+
 describe('planGateway with a tunnel', () => {
   it('gives a node that only steers the tunnel and its rules, but no TUN', () => {
     const workerRole: GatewayRole = { steering: [], vips: [], localEgress: [], tunnel: role };
@@ -150,7 +185,7 @@ describe('planGateway with a tunnel', () => {
       steering: [],
       vips: [],
       localEgress: [],
-      tunnel: { local: '192.168.77.11', groups: [] },
+      tunnel: { local: '192.168.77.11', groups: [], guard: null },
     };
     const plan = planGateway(config, receiving, { uplinkMtu: 1500, tunnel: facts });
     expect(plan.tunnel?.peers).toEqual([]);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IPv4 } from '../model/addresses.ts';
-import { CidrError, formatCidr, parseCidr, parseIPv4 } from '../model/cidr.ts';
+import { CidrError, formatCidr, parseCidr, parseIPv4, subtractCidrs } from '../model/cidr.ts';
 import type {
   NftRuleSpec,
   NftSetSpec,
@@ -12,13 +12,17 @@ import type {
 } from './desired-state.ts';
 import { NetError } from './exec.ts';
 import {
+  counter,
   destinationInSet,
+  destinationNotInSet,
   destinationNotLocal,
+  dropVerdict,
   labelledRule,
   notrack,
   returnVerdict,
   setMarkField,
   sourceInSet,
+  sourceNotInSet,
 } from './gateway-nft-rules.ts';
 import type { TunnelRole } from './gateway-plan.ts';
 import { tunnelMac } from './tunnel-mac.ts';
@@ -46,6 +50,16 @@ import { tunnelMac } from './tunnel-mac.ts';
  *  - `iif lo goto B+7` at B+0: the encapsulated packet keeps the inner packet's mark
  *    (iptunnel_xmit scrubs it only across namespaces), so without this its own route
  *    lookup would send it back into the tunnel.
+ *
+ * The pod guard (TunnelRole.guard), last in the chain, after every rule that steers:
+ * traffic from the node's pod CIDRs whose source is no pod the agent knows, to anything
+ * outside the cluster CIDRs and the node itself, is dropped. A pod gets its address from
+ * the CNI before the agent can see it in the pod's status; without the guard its first
+ * packets would leave with the node's address even when a policy selects it (the leak
+ * users of other egress gateways report, e.g. Antrea issue 3361). The pod retries (a
+ * TCP SYN after 1 s) and by then is known and steered, or not selected and let through.
+ * The price: while no agent runs on the node (a crash, before the DaemonSet restarts it),
+ * new pods cannot reach the outside; pods it already knew keep working.
  */
 
 export interface TunnelConfig {
@@ -245,6 +259,39 @@ export function planTunnel(
         ]),
       );
     });
+  }
+  if (role.guard !== null) {
+    const guard = {
+      podCIDRs: canonical('pod CIDRs', role.guard.podCIDRs),
+      known: canonical('known pods', role.guard.known),
+      open: canonical('open destinations', role.guard.open),
+    };
+    if (guard.podCIDRs.length > 0) {
+      sets.push(
+        {
+          name: 'guard_pods',
+          elements: subtractCidrs(guard.podCIDRs.map(parseCidr), []).map(formatCidr),
+        },
+        {
+          name: 'guard_known',
+          elements: subtractCidrs(guard.known.map(parseCidr), []).map(formatCidr),
+        },
+        {
+          name: 'guard_open',
+          elements: subtractCidrs(guard.open.map(parseCidr), []).map(formatCidr),
+        },
+      );
+      nftRules.push(
+        labelledRule('hold unknown pods', [
+          sourceInSet('guard_pods'),
+          sourceNotInSet('guard_known'),
+          destinationNotInSet('guard_open'),
+          destinationNotLocal,
+          counter,
+          dropVerdict,
+        ]),
+      );
+    }
   }
   if (role.groups.length > 0) {
     rules.push({

@@ -62,8 +62,8 @@ function config(options: Options = {}): LabConfig {
       { name: 'gw1', address: '192.168.77.11', labels: {} },
       { name: 'gw2', address: '192.168.77.12', labels: EGRESS },
       { name: 'gw3', address: '192.168.77.13', labels: EGRESS },
-      { name: 'worker1', address: '192.168.77.21', labels: {} },
-      { name: 'worker2', address: '192.168.78.22', labels: {} },
+      { name: 'worker1', address: '192.168.77.21', labels: {}, podCIDR: '10.244.1.0/24' },
+      { name: 'worker2', address: '192.168.78.22', labels: {}, podCIDR: '10.244.2.0/24' },
     ],
     pods: [
       { name: 'a-1', ip: '10.244.1.11', node: 'worker1', app: 'web', namespace: 'team-a' },
@@ -136,7 +136,6 @@ describe('steering on every node, across a layer 2 segment and a router', () => 
 
   it('leaves unselected pods and destinations on the node’s own path', async () => {
     expect(await source('worker1-pod3')).toBe(NODE_PATH); // app=db: no policy
-    expect(await source('worker2-pod3')).toBe(NODE_PATH); // not known to any agent yet
     expect(await source('worker1-pod1', OTHER_OUTSIDE)).toBe(NODE_PATH); // team-a is /32
     expect(await source('worker1-pod2', OTHER_OUTSIDE)).toBe(primaryOfB()); // team-b is /24
   });
@@ -195,11 +194,15 @@ describe('steering on every node, across a layer 2 segment and a router', () => 
     await waitFor(async () => (await source('worker1-pod2')) !== null, 10_000, 'team-b back');
   });
 
-  it('steers a new pod once its agent knows it, and stops when it is gone', async () => {
+  it('holds a pod nobody knows yet, steers it once known, and holds it again when gone', async () => {
+    // worker2-pod3 has an address but no Pod object yet: it would leak with the node's
+    // address (the baseline path) if the guard let it out.
+    const before = await lab.probeSource('worker2-pod3', 'udp', { count: 3, timeoutMs: 300 });
+    expect(before.every((report) => !report.ok)).toBe(true);
     writeConfig(configPath, config({ newPod: true }));
     await waitFor(async () => (await source('worker2-pod3')) === VIP, 5000, 'new pod steered');
     writeConfig(configPath, config());
-    await waitFor(async () => (await source('worker2-pod3')) === NODE_PATH, 5000, 'pod forgotten');
+    await waitFor(async () => (await source('worker2-pod3')) === null, 5000, 'pod held again');
   });
 
   it('removes everything it programmed on a worker when its agent stops', async () => {
