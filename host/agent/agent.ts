@@ -67,13 +67,18 @@ export class Agent extends EventEmitter<AgentEvents> {
   #retry: NodeJS.Timeout | null = null;
   #stopped = false;
   #last: CompileResult | null = null;
+  /** VIPs whose core policy and routing the last reconcile programmed (hot standby). */
+  #ready = new Set<string>();
 
   constructor(parts: AgentParts, settings: AgentSettings) {
     super();
     this.#parts = parts;
     this.#settings = settings;
     parts.source.onChange(() => this.trigger());
-    parts.elector.on('role', (_view: GroupView) => this.trigger());
+    parts.elector.on('role', (view: GroupView) => {
+      this.#announceAtOnce(view);
+      this.trigger();
+    });
     parts.elector.on('active-node', () => this.trigger());
     parts.elector.on('takeover', (event: TakeoverEvent) => this.emit('takeover', event));
   }
@@ -155,7 +160,12 @@ export class Agent extends EventEmitter<AgentEvents> {
     const addressOf = (node: string) =>
       snapshot.nodes.find((entry) => entry.name === node)?.addresses[0] ?? null;
     const local = addressOf(nodeName);
-    const steering = steeringSlice(result.state, nodeName, addressOf);
+    const steering = steeringSlice(result.state, nodeName, addressOf, (key) => {
+      const chosen = this.#parts.elector.view(key)?.chosenNode ?? null;
+      // Only a node the model still counts as suitable (alive, Ready, not cordoned).
+      const group = result.state.groups.find((entry) => entry.key === key);
+      return chosen !== null && group?.suitable.includes(chosen) ? chosen : null;
+    });
     const standby = asIfActive(result.state, nodeName);
     const slice = gatewaySlice(standby, nodeName, interfaces, this.#settings.ports, {
       localSources: steering.localSources,
@@ -177,11 +187,31 @@ export class Agent extends EventEmitter<AgentEvents> {
       if (!announce.includes(ip)) announcer.remove(ownerOf(ip));
     await this.#parts.dataplane.setPolicy(slice.natPolicy);
     await this.#parts.network.apply(role);
+    this.#ready = new Set(role.vips);
     for (const ip of announce)
       if (!announcer.addresses().includes(ip)) announcer.add(ownerOf(ip), ip);
 
     this.#last = result;
     this.emit('reconciled', result, announce);
+  }
+
+  /**
+   * A role change, at once: a standby already translates and routes its VIPs (hot
+   * standby), so the new active node announces before the reconcile that follows, which
+   * takes a few hundred milliseconds of `ip` and `nft` on a busy node; a node that steps
+   * down withdraws first, as the reconcile would.
+   */
+  #announceAtOnce(view: GroupView): void {
+    const group = this.#last?.state.groups.find((entry) => entry.key === view.key);
+    if (group === undefined || group.mode !== 'virtual-ip' || group.egressIP === null) return;
+    const ip = group.egressIP;
+    const { announcer } = this.#parts;
+    const announced = announcer.addresses().includes(ip);
+    if (view.role === 'active' && !announced && this.#ready.has(ip)) {
+      announcer.add(ownerOf(ip), ip);
+    } else if (view.role === 'standby' && announced) {
+      announcer.remove(ownerOf(ip));
+    }
   }
 
   /** The pod guard of this node (net/tunnel-plan.ts), or null when off or not possible. */

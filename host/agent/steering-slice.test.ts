@@ -115,6 +115,16 @@ describe('steeringSlice', () => {
     ]);
   });
 
+  it('steers a group without an active node to the election’s choice, when there is one', () => {
+    const slice = steeringSlice(
+      { ...state, groups: [group('EgressGateway/a', null), group('EgressGateway/b', 'gw2')] },
+      'worker2',
+      addressOf,
+      (key) => (key === 'EgressGateway/a' ? 'gw2' : null),
+    );
+    expect(slice.tunnelled[0]!.nextHop).toBe('192.168.77.12');
+  });
+
   it('steers nothing on a node without selected pods', () => {
     expect(steeringSlice(state, 'worker3', addressOf)).toEqual({
       local: [],

@@ -28,8 +28,17 @@ export function steeringSlice(
   nodeName: string,
   /** The node-network address of a node, or null when it has none. */
   addressOf: (node: string) => IPv4 | null,
+  /**
+   * Where a group's traffic goes when it has no active node yet: the election's choice,
+   * so that a failover needs one re-route, at the moment the old node is found dead, not
+   * a second one when the new node's claim arrives. The choice already translates (hot
+   * standby). Default: nowhere.
+   */
+  fallback: (groupKey: string) => string | null = () => null,
 ): SteeringSlice {
-  const activeOf = new Map(state.groups.map((group) => [group.key, group.activeNode]));
+  const activeOf = new Map(
+    state.groups.map((group) => [group.key, group.activeNode ?? fallback(group.key)]),
+  );
   // Rule indices (precedence order) selecting each local pod.
   const rulesOf = new Map<IPv4, number[]>();
   state.rules.forEach((rule, index) => {
