@@ -204,6 +204,14 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
       startupGraceMs: options.startupGraceMs,
     });
     elector.on('error', (error) => log.error({ err: error }, 'election error'));
+    // A holdover is the only sign of an API server outage that changes nothing else.
+    elector.on('lease-holdover', (event) =>
+      log.warn(
+        { event },
+        event.holding ? 'keeping a role past its Lease deadline' : 'holdover over',
+      ),
+    );
+    elector.on('step-down', (event) => log.info({ event }, 'gave up a gateway'));
     elector.start();
     stack.push(() => elector.stop({ graceful: true }));
 

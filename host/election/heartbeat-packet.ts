@@ -41,8 +41,9 @@ export const MAX_PACKET_LEN = 65_507;
 /** flags bit 0: the sender is shutting down on purpose; peers may mark it dead at once. */
 export const FLAG_LEAVING = 0x01;
 /**
- * flags bit 1: the sender cannot take roles now (with Kubernetes: it cannot reach the
- * Lease store), so the shared choice must not name it even though it is alive. A set bit
+ * flags bit 1: the sender cannot take new roles now (with Kubernetes: its Lease store
+ * calls fail), so the shared choice must not name it for a group without a live holder
+ * even though it is alive; a role it holds stays pinned to it (elector.ts). A set bit
  * rather than an "eligible" bit keeps the all-zero flags byte meaning "nothing special".
  */
 export const FLAG_INELIGIBLE = 0x02;

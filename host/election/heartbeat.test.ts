@@ -91,6 +91,26 @@ describe('Heartbeat over loopback', () => {
     expect(b.isAlive('gw-c')).toBe(true);
   });
 
+  it('sends its new view at once when a peer turns dead, not at the next interval', async () => {
+    const { agents } = await cluster(['gw-a', 'gw-b', 'gw-c']);
+    const [a, b, c] = agents as [Heartbeat, Heartbeat, Heartbeat];
+    // The sweep that turns gw-a dead emits the event, then sends: a microtask queued
+    // from the listener runs after that sweep and before any other timer.
+    const sequences = new Promise<[number, number]>((resolve) => {
+      const listener = (event: LivenessEvent): void => {
+        if (event.type !== 'dead' || event.node !== 'gw-a') return;
+        c.off('liveness', listener);
+        const before = c.snapshot().sequence;
+        queueMicrotask(() => resolve([before, c.snapshot().sequence]));
+      };
+      c.on('liveness', listener);
+    });
+    await a.stop();
+    const [before, after] = await sequences;
+    expect(after).toBe(before + 1);
+    await waitFor(() => b.peer('gw-c')?.view.find((v) => v.node === 'gw-a')?.state === 'dead', 200);
+  });
+
   it('sees a restarted peer come back alive with a new incarnation', async () => {
     const { agents, peers } = await cluster(['gw-a', 'gw-b']);
     const [a, b] = agents as [Heartbeat, Heartbeat];

@@ -25,6 +25,11 @@ import {
  * (100 ms, dead after 350 ms, sweep 25 ms) a dead peer is noticed 350-375 ms after its
  * last heartbeat, which leaves more than half of the 1 s failover budget for fencing and
  * announcement. Three lost packets in a row are tolerated; a fourth is a death.
+ *
+ * A change of this node's view (a peer turned alive or dead) is sent at once, like a
+ * change of claims: a holder that cannot renew its Lease watches its peers' views to
+ * learn that one of them no longer hears it (elector.ts, holding over), and must learn
+ * it well within the fencing margin that peer waits before taking the Lease.
  */
 
 export interface HeartbeatPeer {
@@ -309,11 +314,17 @@ export class Heartbeat extends EventEmitter<HeartbeatEvents> {
       this.drop(result.reason);
       return;
     }
-    for (const event of result.events) this.emit('liveness', event);
+    this.announce(result.events);
   }
 
   private sweep(): void {
-    for (const event of this.table.sweep(this.now())) this.emit('liveness', event);
+    this.announce(this.table.sweep(this.now()));
+  }
+
+  /** Passes liveness events on, and sends the new view at once when it changed. */
+  private announce(events: readonly LivenessEvent[]): void {
+    for (const event of events) this.emit('liveness', event);
+    if (this.socket !== null && events.some(changesView)) this.sendAll(false);
   }
 
   private encode(claims: string[], leaving: boolean): Buffer {
@@ -352,4 +363,9 @@ export class Heartbeat extends EventEmitter<HeartbeatEvents> {
     );
     return Promise.all(sends).then(() => undefined);
   }
+}
+
+/** Whether a liveness event changes the view this node sends its peers. */
+export function changesView(event: LivenessEvent): boolean {
+  return event.type === 'alive' || event.type === 'dead';
 }

@@ -73,6 +73,28 @@ describe('LeaseFence', () => {
     expect(b.holds(group)).toBe(false);
   });
 
+  it('starts the expiry clock at a plain read (observe), so a watcher need not wait again', async () => {
+    const { state, liveness, fence } = world();
+    await fence('gw-a').acquire(group, liveness);
+    state.alive.set('gw-a', 1);
+    const b = fence('gw-b');
+    state.now = 300;
+    await b.observe(group); // a standby's regular read: it first sees this version now
+    state.now = 2299;
+    expect(await b.acquire(group, liveness)).toMatchObject({ acquired: false, holder: 'gw-a' });
+    state.now = 2300;
+    expect(await b.acquire(group, liveness)).toEqual({ acquired: true, previousHolder: 'gw-a' });
+  });
+
+  it('observes a missing Lease without error, and fails like the store when it is down', async () => {
+    const { store, fence } = world();
+    const b = fence('gw-b');
+    await expect(b.observe(group)).resolves.toBeUndefined();
+    store.available = false;
+    const error = await b.observe(group).catch((e: unknown) => e);
+    expect(isElectionError(error, 'EGW_LEASE_UNAVAILABLE')).toBe(true);
+  });
+
   it('takes a Lease unchanged for its duration on its own clock (holder silent)', async () => {
     const { state, liveness, store, fence } = world();
     await fence('gw-a').acquire(group, liveness);

@@ -18,9 +18,11 @@ import {
  * same resourceVersion on its own monotonic clock, never by comparing renewTime with the
  * local wall clock, so clock skew between nodes cannot shorten a Lease.
  *
- * A holder must stop announcing at `validUntil`: `renewDeadlineMs` after the start of its
- * last successful write. Because that is earlier than `leaseDurationMs`, a holder that
- * cannot reach the store has stopped before anyone may treat its Lease as expired.
+ * `validUntil` is `renewDeadlineMs` after the start of the holder's last successful
+ * write. Because that is earlier than `leaseDurationMs`, a holder that stops announcing
+ * there has stopped before anyone may treat its Lease as expired. The elector decides
+ * whether it must (elector.ts, "holding over"): past `validUntil` it keeps a role only
+ * while heartbeats show that no peer can take the Lease from it.
  * The heartbeat path is faster and weaker: a holder cut off from its peers but not from
  * the store keeps renewing until its next renew fails on the taker's write, so two nodes
  * may announce for up to `renewIntervalMs` plus one round trip; raise `fencingMarginMs`
@@ -205,9 +207,15 @@ export class LeaseFence {
     }
   }
 
-  /** One read of the group's Lease: resolves when the store answers, whatever it says. */
-  async probe(groupKey: string): Promise<void> {
-    await this.store.read(leaseNameFor(groupKey));
+  /**
+   * One read of the group's Lease: resolves when the store answers, whatever it says.
+   * It also starts the expiry clock for the version read, so that a standby that reads
+   * regularly may take a Lease its holder stopped renewing as soon as it expires rather
+   * than a whole duration after its first acquire attempt.
+   */
+  async observe(groupKey: string): Promise<void> {
+    const lease = await this.store.read(leaseNameFor(groupKey));
+    if (lease !== null) this.seen(lease, this.now());
   }
 
   /** Stops counting on the Lease without a write (it was lost, or the store is unreachable). */
@@ -262,11 +270,7 @@ export class LeaseFence {
       deadSince === null ? Number.POSITIVE_INFINITY : deadSince + this.timings.fencingMarginMs;
     if (now >= fencedAt) return { free: true, holder: holder.node };
 
-    let seen = this.observed.get(lease.name);
-    if (seen === undefined || seen.resourceVersion !== lease.resourceVersion) {
-      seen = { resourceVersion: lease.resourceVersion, since: now };
-      this.observed.set(lease.name, seen);
-    }
+    const seen = this.seen(lease, now);
     const durationMs =
       lease.leaseDurationSeconds !== null && lease.leaseDurationSeconds > 0
         ? lease.leaseDurationSeconds * 1000
@@ -275,6 +279,16 @@ export class LeaseFence {
     if (now >= expiresAt) return { free: true, holder: holder.node };
     const retryAt = Math.min(fencedAt, expiresAt, now + this.timings.renewIntervalMs);
     return { free: false, holder: holder.node, retryAt };
+  }
+
+  /** When this node first saw the Lease at its current resourceVersion (monotonic ms). */
+  private seen(lease: LeaseRecord, now: number): Observation {
+    let seen = this.observed.get(lease.name);
+    if (seen === undefined || seen.resourceVersion !== lease.resourceVersion) {
+      seen = { resourceVersion: lease.resourceVersion, since: now };
+      this.observed.set(lease.name, seen);
+    }
+    return seen;
   }
 
   private spec(current: LeaseRecord | null): LeaseSpec {

@@ -211,3 +211,23 @@ describe('assignActive', () => {
 });
 
 const PINNED_WEIGHT = 0x8a1a4be4a465b492n;
+
+describe('assignActive with roles held elsewhere', () => {
+  it('counts roles in groups the caller does not see, so agents with different views agree', () => {
+    // G1 on {a, b}, G2 on {b, c}; b holds G1. c sees only G2, b sees both.
+    const fromB = assignActive(
+      [
+        { key: 'G1', suitable: ['a', 'b'] },
+        { key: 'G2', suitable: ['b', 'c'] },
+      ],
+      new Map([['G1', 'b']]),
+    );
+    const fromC = assignActive(
+      [{ key: 'G2', suitable: ['b', 'c'] }],
+      new Map(),
+      new Map([['b', 1]]),
+    );
+    expect(fromB.get('G2')).toBe('c');
+    expect(fromC.get('G2')).toBe('c');
+  });
+});

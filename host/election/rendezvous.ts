@@ -11,8 +11,9 @@ import { ElectionError } from './errors.ts';
  *    node lists are treated as sets);
  *  - a group whose previous active node is still suitable keeps it (no failback, no
  *    rebalancing of healthy assignments);
- *  - every other group goes to the suitable node with the fewest active roles assigned so
- *    far in this round, ties broken by the highest rendezvous weight, then by node name;
+ *  - every other group goes to the suitable node with the fewest active roles (held in
+ *    other groups, or assigned so far in this round), ties broken by the highest
+ *    rendezvous weight, then by node name;
  *  - a group with no suitable node gets null.
  * Starting from nothing, k groups on the same n nodes therefore end up with at most one
  * role of difference between the busiest and the idlest node; plain rendezvous hashing
@@ -79,6 +80,13 @@ export interface GroupCandidates {
 export function assignActive(
   groups: readonly GroupCandidates[],
   previous: ReadonlyMap<string, string | null>,
+  /**
+   * Roles nodes hold in groups outside `groups`. Agents see different sets of groups
+   * (those they are candidates of): without this, a node that holds a group another
+   * agent does not see would look idle to that agent, and the two would each name the
+   * other for a shared pending group, which then nobody takes.
+   */
+  otherLoad: ReadonlyMap<string, number> = new Map(),
 ): Map<string, string | null> {
   const sorted = [...groups].sort((a, b) => compareCodeUnits(a.key, b.key));
   for (let i = 1; i < sorted.length; i++) {
@@ -88,7 +96,7 @@ export function assignActive(
   }
 
   const result = new Map<string, string | null>();
-  const load = new Map<string, number>();
+  const load = new Map<string, number>(otherLoad);
   const addLoad = (node: string): void => {
     load.set(node, (load.get(node) ?? 0) + 1);
   };
