@@ -278,25 +278,10 @@ export async function measureFailover(
   pod: string,
   kill: () => Promise<unknown>,
 ): Promise<FailoverMeasurement> {
-  const probe = lab.spawn(
-    pod,
-    nodeScriptArgv('source-probe', [
-      ...['--transport', 'udp', '--host', OUTSIDE, '--port', '7777'],
-      ...['--count', '0', '--interval-ms', '20', '--timeout-ms', '150'],
-    ]),
-    'probe-loop',
-  );
-  const answers: { at: number; ip: string | null }[] = [];
-  probe.onLine((line, stream) => {
-    const report = stream === 'stdout' ? parseProbeReport(line) : undefined;
-    if (report) answers.push({ at: Date.now(), ip: report.ok ? report.source.ip : null });
-  });
+  const probe = startSourceProbeLoop(lab, pod);
+  const { answers } = probe;
   try {
-    await waitFor(
-      async () => answers.filter((a) => a.ip !== null).length >= 5,
-      5000,
-      'traffic before the kill',
-    );
+    await probe.answered(5, 5000);
     const killedAt = Date.now();
     await kill();
     const recovery = (): { at: number; ip: string | null } | undefined => {
@@ -313,7 +298,7 @@ export async function measureFailover(
       after: back.ip!,
     };
   } finally {
-    await probe.kill();
+    await probe.stop();
   }
 }
 

@@ -1,20 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { connect, createServer, type Server } from 'node:net';
-import { CoordinationV1Api, CustomObjectsApi, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  activeNode,
-  startAgent,
-  startSourceProbeLoop,
-  steerWorker,
-  takeovers,
-  VIP,
-  waitForSource,
-  workDir,
-} from '../../lab/egressgw-agents.ts';
-import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
-import { kubeconfigYaml } from '../support/apiserver/kubeconfig.ts';
-import { startTestCluster, type TestCluster } from '../support/apiserver/testing.ts';
+import { activeNode, startSourceProbeLoop, takeovers, VIP } from '../../lab/egressgw-agents.ts';
+import type { Lab, LabProcess } from '../../lab/index.ts';
+import type { TestCluster } from '../support/apiserver/testing.ts';
+import { GROUP, type KubeGatewayLab, startKubeGatewayLab } from '../support/kube-gateway-lab.ts';
 
 // Issue #4: "when the API server is unreachable, the dataplane keeps the last known
 // state". Three gateway agents in Kubernetes mode (Lease fencing) against the in-process
@@ -25,121 +14,21 @@ import { startTestCluster, type TestCluster } from '../support/apiserver/testing
 // API server is back.
 
 const isRoot = process.getuid?.() === 0;
-const GATEWAYS = ['gw1', 'gw2', 'gw3'];
-const LABEL = { 'node-role.deckhouse.io/egress': '' };
-const API_PORT = 6443;
 const OUTAGE_MS = 5000;
-const GROUP = 'egress-gw';
-
-function gatewayNode(name: string, i: number): Record<string, unknown> {
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name, labels: LABEL },
-    spec: { unschedulable: false },
-    status: {
-      conditions: [{ type: 'Ready', status: 'True' }],
-      addresses: [{ type: 'InternalIP', address: `192.168.77.${11 + i}` }],
-    },
-  };
-}
 
 describe.skipIf(!isRoot)('API server outage, three gateways in Kubernetes mode', () => {
+  let setup: KubeGatewayLab;
   let lab: Lab;
   let cluster: TestCluster;
-  let relay: Server;
-  const agents = new Map<string, LabProcess>();
-  const dir = workDir();
+  let agents: Map<string, LabProcess>;
 
   beforeAll(async () => {
-    cluster = await startTestCluster();
-    const apiPort = Number(new URL(cluster.kc.getCurrentCluster()!.server).port);
-    // The lab cannot reach this process's loopback: a Unix socket can be shared.
-    relay = createServer((socket) => {
-      const upstream = connect(apiPort, '127.0.0.1');
-      socket.pipe(upstream).pipe(socket);
-      socket.on('error', () => upstream.destroy());
-      upstream.on('error', () => socket.destroy());
-    });
-    await new Promise<void>((resolve) => relay.listen(`${dir.path}/api.sock`, resolve));
-
-    lab = await buildLab({ gateways: 3, workers: 1, podsPerWorker: 1, controlPlane: true });
-    await lab.bridgeToUnixSocket(`${dir.path}/api.sock`, API_PORT);
-    writeFileSync(`${dir.path}/kubeconfig`, kubeconfigYaml(`http://192.168.77.2:${API_PORT}`));
-
-    for (const [i, name] of GATEWAYS.entries()) cluster.server.seed(gatewayNode(name, i));
-    cluster.server.seed({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: 'worker1' },
-      status: { conditions: [{ type: 'Ready', status: 'True' }] },
-    });
-    cluster.server.seed({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'backend-1', namespace: 'default', labels: { app: 'backend' } },
-      spec: { nodeName: 'worker1' },
-      status: { phase: 'Running', podIP: '10.244.1.11' },
-    });
-    const custom = cluster.kc.makeApiClient(CustomObjectsApi);
-    const group = { group: 'network.deckhouse.io', version: 'v1alpha1' };
-    await custom.createClusterCustomObject({
-      ...group,
-      plural: 'egressgateways',
-      body: {
-        apiVersion: 'network.deckhouse.io/v1alpha1',
-        kind: 'EgressGateway',
-        metadata: { name: GROUP },
-        spec: {
-          nodeSelector: LABEL,
-          sourceIP: { mode: 'VirtualIPAddress', virtualIPAddress: { ip: VIP } },
-        },
-      },
-    });
-    await custom.createClusterCustomObject({
-      ...group,
-      plural: 'egressgatewaypolicies',
-      body: {
-        apiVersion: 'network.deckhouse.io/v1alpha1',
-        kind: 'EgressGatewayPolicy',
-        metadata: { name: 'backend' },
-        spec: {
-          destinationCIDRs: ['203.0.113.0/24'],
-          egressGatewayName: GROUP,
-          selectors: [
-            {
-              podSelector: {
-                matchLabels: { app: 'backend', 'io.kubernetes.pod.namespace': 'default' },
-              },
-            },
-          ],
-        },
-      },
-    });
-
-    const args = [
-      '--kubeconfig',
-      `${dir.path}/kubeconfig`,
-      '--announce-interface',
-      'eth0',
-      '--startup-grace-ms',
-      '2000',
-    ];
-    await Promise.all(
-      GATEWAYS.map(async (name) => {
-        agents.set(name, await startAgent(lab, name, null, dir.path, args));
-      }),
-    );
-    await steerWorker(lab, 'worker1', VIP, { onlink: true });
-    await waitForSource(lab, 'worker1-pod1', VIP, 20_000);
+    setup = await startKubeGatewayLab({ startupGraceMs: 2000 });
+    ({ lab, cluster, agents } = setup);
   }, 90_000);
 
   afterAll(async () => {
-    for (const agent of agents.values()) await agent.kill('SIGTERM');
-    await lab?.teardown();
-    relay?.close();
-    await cluster?.server.stop();
-    dir.dispose();
+    await setup?.stop();
   });
 
   async function groupLease(): Promise<V1Lease> {
