@@ -243,6 +243,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
     );
     stack.push(() => agent.stop());
     agent.on('reconcile-error', (error) => log.error({ err: error }, 'reconcile failed; retrying'));
+    agent.on('degraded', (reason) => log.warn({ reason }, 'partly working'));
     agent.on('takeover', (event) => {
       log.info({ event }, 'took over a gateway');
       if (event.sinceLastHeartbeatMs !== null) {

@@ -41,6 +41,8 @@ export interface AgentEvents {
   /** A reconcile failed; the next trigger (or the retry timer) tries again. */
   'reconcile-error': [error: unknown];
   takeover: [event: TakeoverEvent];
+  /** Something this node cannot do while the rest goes on (the reason, for the log). */
+  degraded: [reason: string];
 }
 
 const RETRY_MS = 1000;
@@ -69,6 +71,8 @@ export class Agent extends EventEmitter<AgentEvents> {
   #last: CompileResult | null = null;
   /** VIPs whose core policy and routing the last reconcile programmed (hot standby). */
   #ready = new Set<string>();
+  /** The last 'degraded' reason, so that it is said once, not on every reconcile. */
+  #degraded: string | null = null;
 
   constructor(parts: AgentParts, settings: AgentSettings) {
     super();
@@ -159,7 +163,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     const interfaces = await this.#parts.interfaces();
     const addressOf = (node: string) =>
       snapshot.nodes.find((entry) => entry.name === node)?.addresses[0] ?? null;
-    const local = addressOf(nodeName);
+    const local = tunnelSource(snapshot, nodeName, interfaces);
+    const degraded =
+      local === null
+        ? `node ${nodeName}: none of its addresses (Node status.addresses) is on one of its ` +
+          'interfaces; its pods are not steered (the tunnel needs a source address)'
+        : null;
+    if (degraded !== null && degraded !== this.#degraded) this.emit('degraded', degraded);
+    this.#degraded = degraded;
     const steering = steeringSlice(result.state, nodeName, addressOf, (key) => {
       const chosen = this.#parts.elector.view(key)?.chosenNode ?? null;
       // Only a node the model still counts as suitable (alive, Ready, not cordoned).
@@ -173,8 +184,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     const role: GatewayRole = {
       ...slice.role,
       steering: [...slice.role.steering, ...steering.local],
-      // Without a node address there is nothing to send from; the status of the node
-      // object (no InternalIP) says why.
       tunnel:
         local === null
           ? null
@@ -219,8 +228,10 @@ export class Agent extends EventEmitter<AgentEvents> {
     if (!this.#settings.holdUnknownPods) return null;
     const podCIDRs = snapshot.nodes.find((node) => node.name === nodeName)?.podCIDRs ?? [];
     if (podCIDRs.length === 0) return null;
+    // A finished pod's address may already belong to a new pod: not known any more.
     const known = snapshot.pods
       .filter((pod) => pod.nodeName === nodeName && pod.ip !== null && !pod.hostNetwork)
+      .filter((pod) => pod.phase !== 'Succeeded' && pod.phase !== 'Failed')
       .flatMap((pod) => (pod.ip!.includes(':') ? [] : [`${pod.ip}/32`]));
     return { podCIDRs, known, open: [...this.#settings.clusterCIDRs] };
   }
@@ -272,6 +283,22 @@ export class Agent extends EventEmitter<AgentEvents> {
         port: this.#settings.heartbeatPort,
       }));
   }
+}
+
+/**
+ * The address this node's tunnel sends from: its first Node address (the one peers send
+ * heartbeats and tunnelled traffic to) that is on one of its interfaces, or null.
+ */
+function tunnelSource(
+  snapshot: ConfigSnapshot,
+  nodeName: string,
+  interfaces: readonly NodeInterface[],
+): string | null {
+  const addresses = snapshot.nodes.find((node) => node.name === nodeName)?.addresses ?? [];
+  const held = new Set(
+    interfaces.flatMap((entry) => entry.addresses.map((address) => address.split('/')[0])),
+  );
+  return addresses.find((address) => held.has(address)) ?? null;
 }
 
 /** The groups this node is a candidate for, or whose traffic it steers (its pods use them). */
