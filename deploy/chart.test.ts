@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { fieldReferences } from './check/go-template.ts';
 import { chartTemplates, chartValues, manifestObjects, renderChart } from './check/load.ts';
 import { chartDirectory } from './generate.ts';
-import { crdFiles } from './src/crd-files.ts';
+import { antreaGroup, crdFiles } from './src/crd-files.ts';
 import { appVersion, wholeValuePaths } from './src/values.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML; each case reaches into a different nested field
@@ -51,12 +51,18 @@ describe('Helm chart', () => {
     expect([...used].sort()).toEqual(valuePaths(values).sort());
   });
 
+  const key = (o: Record<string, Json>) => `${o['kind']}/${o['metadata']?.name}`;
+  const objects = (rendered: Map<string, Record<string, unknown>[]>) =>
+    [...rendered.values()].flat() as Json[];
+  const antreaCrds = crdFiles().filter((crd) => crd.group === antreaGroup);
+
   it('renders, with default values, exactly the plain manifests less namespace and CRDs', () => {
-    const rendered = [...renderChart().values()].flat();
+    const rendered = objects(renderChart()).filter(
+      (o) => o.kind !== 'Secret' && o.kind !== 'CustomResourceDefinition',
+    );
     const plain = [...manifestObjects().values()]
       .flat()
       .filter((o) => o['kind'] !== 'Namespace' && o['kind'] !== 'CustomResourceDefinition');
-    const key = (o: Record<string, Json>) => `${o['kind']}/${o['metadata']?.name}`;
     expect(rendered.map(key).sort()).toEqual(plain.map(key).sort());
     for (const object of rendered) {
       expect(object, key(object)).toEqual(plain.find((p) => key(p) === key(object)));
@@ -64,18 +70,111 @@ describe('Helm chart', () => {
   });
 
   it('installs into the release namespace', () => {
-    const rendered = [...renderChart(values, 'net-system').values()].flat() as Json[];
+    const rendered = objects(renderChart(values, 'net-system'));
     const ds = rendered.find((o) => o.kind === 'DaemonSet');
     expect(ds.metadata.namespace).toBe('net-system');
     const binding = rendered.find((o) => o.kind === 'ClusterRoleBinding');
     expect(binding.subjects[0].namespace).toBe('net-system');
+    expect(rendered.find((o) => o.kind === 'Secret').metadata.namespace).toBe('net-system');
   });
 
-  it('carries the CRDs unchanged in crds/', () => {
-    for (const crd of crdFiles()) {
+  it('carries the Deckhouse CRDs unchanged in crds/, and no Antrea CRD there', () => {
+    const inCrds = readdirSync(join(chartDirectory, 'crds')).sort();
+    const deckhouse = crdFiles().filter((crd) => crd.group !== antreaGroup);
+    expect(inCrds).toEqual(deckhouse.map((crd) => crd.name));
+    for (const crd of deckhouse) {
       const copy = readFileSync(join(chartDirectory, 'crds', crd.name), 'utf8');
       expect(parse(copy)).toEqual(parse(crd.text));
     }
+    expect(antreaCrds.map((crd) => crd.name).sort()).toEqual([
+      'egresses.crd.antrea.io.yaml',
+      'externalippools.crd.antrea.io.yaml',
+    ]);
+  });
+
+  it('installs the Antrea CRDs from templates, kept on uninstall, unless crds.antrea is false', () => {
+    const rendered = objects(renderChart()).filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(rendered.map((o) => o.spec.group)).toEqual(antreaCrds.map(() => antreaGroup));
+    for (const crd of antreaCrds) {
+      const expected = parse(crd.text);
+      expected.metadata.annotations = { 'helm.sh/resource-policy': 'keep' };
+      expect(rendered.find((o) => o.metadata.name === expected.metadata.name)).toEqual(expected);
+    }
+    const off = structuredClone(values) as Json;
+    off.crds.antrea = false;
+    const withoutAntrea = renderChart(off);
+    expect(objects(withoutAntrea).filter((o) => o.kind === 'CustomResourceDefinition')).toEqual([]);
+    // Switched off, the template renders to nothing, not to a comment-only document.
+    for (const crd of antreaCrds) {
+      expect(withoutAntrea.get(`crd-${crd.name}`)).toEqual([]);
+      const text = templates.get(`crd-${crd.name}`)!;
+      expect(text.startsWith('{{- if .Values.crds.antrea }}\n'), crd.name).toBe(true);
+      expect(text.endsWith('{{- end }}\n'), crd.name).toBe(true);
+    }
+  });
+
+  describe('heartbeat Secret', () => {
+    const secretOf = (rendered: Map<string, Record<string, unknown>[]>) =>
+      objects(rendered).filter((o) => o.kind === 'Secret');
+    const mountedSecret = (rendered: Map<string, Record<string, unknown>[]>) =>
+      objects(rendered)
+        .find((o) => o.kind === 'DaemonSet')
+        .spec.template.spec.volumes.find((v: Json) => v.name === 'heartbeat').secret.secretName;
+
+    it('reads the existing Secret and falls back to a random key, in the template text', () => {
+      const text = templates.get('heartbeat-secret.yaml')!;
+      expect(text.startsWith('{{- if .Values.heartbeat.create }}\n')).toBe(true);
+      expect(text).toContain(
+        '{{- $existing := lookup "v1" "Secret" .Release.Namespace .Values.heartbeat.secretName }}\n',
+      );
+      expect(text).toContain(
+        '  secret: {{ dig "data" "secret" (randAlphaNum 48 | b64enc) $existing | quote }}\n',
+      );
+      expect(text).toContain('  name: {{ .Values.heartbeat.secretName | quote }}\n');
+      expect(text.endsWith('{{- end }}\n')).toBe(true);
+    });
+
+    it('is made on install with a fresh key of 48 letters and digits under `secret`', () => {
+      const first = secretOf(renderChart());
+      expect(first).toHaveLength(1);
+      const secret = first[0];
+      expect(secret.metadata).toMatchObject({ name: 'egressgw-heartbeat', namespace: 'egressgw' });
+      expect(secret.type).toBe('Opaque');
+      expect(Object.keys(secret.data)).toEqual(['secret']);
+      const key = Buffer.from(secret.data.secret, 'base64').toString('utf8');
+      expect(key).toMatch(/^[A-Za-z0-9]{48}$/);
+      // The DaemonSet mounts the Secret the chart made, and the agent reads its `secret`.
+      expect(mountedSecret(renderChart())).toBe('egressgw-heartbeat');
+      // Another install (lookup finds nothing): another key.
+      expect(secretOf(renderChart())[0].data.secret).not.toBe(secret.data.secret);
+    });
+
+    it('keeps the key of the Secret already in the cluster on upgrade', () => {
+      const existing = Buffer.from('kept-key-from-the-first-install').toString('base64');
+      const asked: string[] = [];
+      const rendered = renderChart(values, 'net-system', (apiVersion, kind, namespace, name) => {
+        asked.push(`${apiVersion}/${kind}/${namespace}/${name}`);
+        return kind === 'Secret' && name === 'egressgw-heartbeat' && namespace === 'net-system'
+          ? { apiVersion, kind, metadata: { name, namespace }, data: { secret: existing } }
+          : null;
+      });
+      expect(asked).toEqual(['v1/Secret/net-system/egressgw-heartbeat']);
+      expect(secretOf(rendered)[0].data).toEqual({ secret: existing });
+      // A Secret that exists without the key (made by hand, wrongly) gets a new key.
+      const keyless = secretOf(
+        renderChart(values, 'egressgw', () => ({ data: { other: existing } })),
+      );
+      expect(keyless[0].data.secret).not.toBe(existing);
+    });
+
+    it('with heartbeat.create false, is not made, and the DaemonSet mounts the named one', () => {
+      const own = structuredClone(values) as Json;
+      own.heartbeat = { create: false, secretName: 'my-heartbeat-key' };
+      const rendered = renderChart(own);
+      expect(secretOf(rendered)).toEqual([]);
+      expect(rendered.get('heartbeat-secret.yaml')).toEqual([]);
+      expect(mountedSecret(rendered)).toBe('my-heartbeat-key');
+    });
   });
 
   it('has a Chart.yaml with the package version', () => {
@@ -141,6 +240,26 @@ describe('Helm chart', () => {
     expect(
       bad((v) => {
         v.resources.limits.memory = '512 MiB';
+      }),
+    ).toBe(false);
+    expect(
+      bad((v) => {
+        v.heartbeat.secretName = 'Heartbeat_Key';
+      }),
+    ).toBe(false);
+    expect(
+      bad((v) => {
+        v.heartbeat.create = 'yes';
+      }),
+    ).toBe(false);
+    expect(
+      bad((v) => {
+        v.crds.antrea = 'false';
+      }),
+    ).toBe(false);
+    expect(
+      bad((v) => {
+        v.crds.deckhouse = false;
       }),
     ).toBe(false);
   });

@@ -38,9 +38,55 @@ describe('Go template subset', () => {
     expect(fails('{{ .Values.missing }}')).toThrow(TemplateError);
     expect(fails('{{ .Values.map.nope.deeper }}')).toThrow(/not defined/);
     expect(fails('{{ .Values.name | upper }}')).toThrow(/unsupported/);
-    expect(fails('{{ if .Values.name }}x{{ end }}')).toThrow(/unsupported/);
+    expect(fails('{{ range .Values.list }}x{{ end }}')).toThrow(/unsupported/);
+    expect(fails('{{ if .Values.name }}x')).toThrow(/without \{\{ end/);
+    expect(fails('x{{ end }}')).toThrow(/without \{\{ if/);
+    expect(fails('{{ $nope }}')).toThrow(/undefined variable/);
+    expect(fails('{{ (quote .Values.name }}')).toThrow(/unbalanced/);
     expect(fails('{{ .Values.map }}')).toThrow(/without toYaml/);
     expect(fails('{{ .Values.name ')).toThrow(/unterminated/);
+  });
+
+  it('takes the branch Go takes: empty values are false', () => {
+    const branch = (condition: string) =>
+      renderTemplate(`{{- if ${condition} }}yes{{ else }}no{{ end }}`, context);
+    expect(branch('.Values.name')).toBe('yes');
+    expect(branch('.Values.empty')).toBe('no');
+    expect(branch('.Values.list')).toBe('yes');
+    expect(branch('false')).toBe('no');
+    expect(branch('0')).toBe('no');
+    expect(renderTemplate('a\n{{- if false }}\nb\n{{- end }}\nc', context)).toBe('a\nc');
+    expect(renderTemplate('{{ if true }}{{ if false }}x{{ end }}y{{ end }}', context)).toBe('y');
+  });
+
+  it('keeps variables, parenthesised arguments, dig, b64enc and randAlphaNum', () => {
+    expect(renderTemplate('{{- $x := .Values.map }}{{ $x.missing | quote }}', context)).toBe(
+      '"<no value>"',
+    );
+    expect(renderTemplate('{{ "abc" | b64enc }}', context)).toBe('YWJj');
+    expect(renderTemplate('{{ dig "kubernetes.io/os" "x" .Values.map }}', context)).toBe('linux');
+    expect(renderTemplate('{{ dig "a" "b" (quote "fallback") .Values.map }}', context)).toBe(
+      '"fallback"',
+    );
+    const random = renderTemplate('{{ randAlphaNum 48 }}', context);
+    expect(random).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(renderTemplate('{{ randAlphaNum 48 }}', context)).not.toBe(random);
+  });
+
+  it('looks objects up in the context, finding nothing without a cluster', () => {
+    const text =
+      '{{- $s := lookup "v1" "Secret" .Release.Namespace "k" }}{{ dig "data" "key" "none" $s }}';
+    expect(renderTemplate(text, context)).toBe('none');
+    const asked: string[] = [];
+    const withCluster = {
+      ...context,
+      lookup: (...args: string[]) => {
+        asked.push(args.join('/'));
+        return { data: { key: 'c2VjcmV0' } };
+      },
+    };
+    expect(renderTemplate(text, withCluster)).toBe('c2VjcmV0');
+    expect(asked).toEqual(['v1/Secret/ns/k']);
   });
 
   it('lists the fields a template reads', () => {
@@ -49,5 +95,10 @@ describe('Go template subset', () => {
         'a: {{ .Values.a.b | quote }}\n{{- toYaml .Values.c | nindent 2 }} {{ .Release.Namespace }}',
       ),
     ).toEqual(['Values.a.b', 'Values.c', 'Release.Namespace']);
+    expect(
+      fieldReferences(
+        '{{- if .Values.on }}{{ $s := lookup "v1" "S" .Release.Namespace ".not.a.field" }}{{ dig "a" (x .Values.d) $s.data }}{{ end }}',
+      ),
+    ).toEqual(['Values.on', 'Release.Namespace', 'Values.d']);
   });
 });

@@ -645,6 +645,20 @@ export const kindSchemas: Record<string, unknown> = {
     imagePullSecrets: arr,
     secrets: arr,
   }),
+  'v1/Secret': kind('v1', 'Secret', 'namespaced', {
+    // Keys: [-._a-zA-Z0-9]+; values: base64 (standard alphabet, padded).
+    data: {
+      type: 'object',
+      propertyNames: { pattern: '^[-._a-zA-Z0-9]+$' },
+      additionalProperties: {
+        type: 'string',
+        pattern: '^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+      },
+    },
+    stringData: { type: 'object', propertyNames: { pattern: '^[-._a-zA-Z0-9]+$' } },
+    immutable: bool,
+    type: str,
+  }),
   [`${rbac}/ClusterRole`]: kind(rbac, 'ClusterRole', 'cluster', {
     aggregationRule: obj,
     rules: arrayOf('PolicyRule'),

@@ -54,6 +54,19 @@ describe('template markers', () => {
     }
   });
 
+  it('prints booleans bare, so YAML reads them back as booleans', () => {
+    expect(kinds.get('crds.antrea')).toBe('boolean');
+    const flag = toTemplate({ on: values.crds.antrea, text: `x-${values.crds.antrea}` }, kinds);
+    expect(flag).toBe('on: {{ .Values.crds.antrea }}\ntext: "x-{{ .Values.crds.antrea }}"\n');
+    for (const antrea of [true, false]) {
+      const rendered = renderTemplate(flag, {
+        Values: { ...defaultValues, crds: { antrea } },
+        Release: { Name: 'x', Namespace: 'ns' },
+      });
+      expect(parse(rendered)).toEqual({ on: antrea, text: `x-${antrea}` });
+    }
+  });
+
   it('refuses a placeholder in a key or a map value inside text', () => {
     expect(() => toTemplate({ [values.image.tag]: 1 }, kinds)).toThrow(/key/);
     expect(() => toTemplate({ a: `x${String(values.nodeSelector)}` }, kinds)).toThrow(

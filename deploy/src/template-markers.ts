@@ -12,6 +12,7 @@ import { type Values, wholeValuePaths } from './values.ts';
  *   whole string value        → {{ .Values.x | quote }}
  *   whole number value        → {{ .Values.x | int }}  (Helm reads numbers as float64;
  *                               `int` keeps 1048576 from printing as 1.048576e+06)
+ *   whole boolean value       → {{ .Values.x }}  (Go prints true / false)
  *   whole map or list value   → `key:` then {{- toYaml .Values.x | nindent N }}
  *   text around placeholders  → one double-quoted scalar, "--port={{ .Values.x | int }}"
  * Strings that are embedded in text are printed unescaped, so values.schema.json
@@ -19,12 +20,14 @@ import { type Values, wholeValuePaths } from './values.ts';
  *
  * A value the builder computed with (added to, sliced) would lose its placeholder; the
  * chart test catches that because the rendered chart would differ from the manifests.
+ * A builder must never branch on a value either (a placeholder is always truthy): what a
+ * value switches on or off is a hand-written `{{ if }}` around a template (chart.ts).
  */
 // A private-use character: never in real values, and not a control character.
 const mark = '\uE000';
 const markerPattern = /\uE000([A-Za-z0-9_.]+)\uE000/g;
 
-export type ValueKind = 'string' | 'number' | 'whole';
+export type ValueKind = 'string' | 'number' | 'boolean' | 'whole';
 
 /** The Values shape with every setting replaced by its placeholder, and each setting's kind. */
 export function markerValues(defaults: Values): { values: Values; kinds: Map<string, ValueKind> } {
@@ -41,6 +44,7 @@ export function markerValues(defaults: Values): { values: Values; kinds: Map<str
     }
     if (typeof value === 'string') kinds.set(path, 'string');
     else if (typeof value === 'number' && Number.isInteger(value)) kinds.set(path, 'number');
+    else if (typeof value === 'boolean') kinds.set(path, 'boolean');
     else throw new Error(`value ${path} has a type the templates cannot carry: ${typeof value}`);
     return marker(`Values.${path}`);
   };
@@ -85,7 +89,11 @@ export function toTemplate(object: unknown, kinds: ReadonlyMap<string, ValueKind
         blocks.push(field);
         return `EGWBLOCK${blocks.length - 1}`;
       }
-      scalars.push(`{{ .${field} | ${kind === 'number' ? 'int' : 'quote'} }}`);
+      scalars.push(
+        kind === 'boolean'
+          ? `{{ .${field} }}`
+          : `{{ .${field} | ${kind === 'number' ? 'int' : 'quote'} }}`,
+      );
       return `EGWSCALAR${scalars.length - 1}`;
     }
     let text = '';

@@ -41,6 +41,23 @@ export interface Values {
     /** What happens to a gateway's selected traffic while it has no suitable node. */
     whenNoGateway: 'drop' | 'node-address';
   };
+  heartbeat: {
+    /**
+     * Helm only: the chart makes the Secret with a random key on install and keeps that key
+     * on upgrades. false: the Secret `secretName` is made by hand (as with the plain
+     * manifests) or by another tool.
+     */
+    create: boolean;
+    /** The Secret holding the agents' shared heartbeat key under `secret`. */
+    secretName: string;
+  };
+  crds: {
+    /**
+     * Helm only: install the crd.antrea.io CRDs (Egress, ExternalIPPool). false where
+     * Antrea itself is installed: it owns CRDs of the same names, which the agent reads.
+     */
+    antrea: boolean;
+  };
   resources: {
     requests: { cpu: string; memory: string };
     limits: { memory: string };
@@ -81,6 +98,8 @@ export const defaultValues: Values = {
     tunnelVNI: 7788,
     whenNoGateway: 'drop',
   },
+  heartbeat: { create: true, secretName: 'egressgw-heartbeat' },
+  crds: { antrea: true },
   // No CPU limit: CFS throttling would cap the dataplane's packet rate. Memory: the core's
   // flow table is ≤ 64 bytes per flow (16 MiB at the default capacity) plus Node's heap.
   resources: {
@@ -121,6 +140,13 @@ export const valueDocs: Readonly<Record<string, string>> = {
   'agent.tunnelVNI': 'VXLAN network identifier of the steering tunnel.',
   'agent.whenNoGateway':
     "drop (default): a gateway without a suitable node drops its pods' selected traffic; node-address: it leaves with the node's address.",
+  heartbeat: "The key that signs the agents' heartbeats, in a Secret under the key `secret`.",
+  'heartbeat.create':
+    'Generate the Secret (48 random characters) on install and keep its key on upgrades; false: create it yourself (needed where templates are rendered without cluster access, e.g. helm template).',
+  'heartbeat.secretName': 'Name of the Secret, made by the chart or by you.',
+  crds: 'CRDs of the egress APIs. The Deckhouse ones are always installed (crds/).',
+  'crds.antrea':
+    'Install the crd.antrea.io CRDs (Egress, ExternalIPPool); false where Antrea is installed, whose own CRDs the agent then reads.',
   resources: 'No CPU limit on purpose: throttling caps the packet rate.',
   nodeSelector:
     'Nodes the agent runs on. It must run on gateway nodes and on nodes with selected pods.',

@@ -184,13 +184,31 @@ function daemonSet(values: Values, namespace: string): KubeObject {
             { name: 'proc-sys-net', hostPath: { path: '/proc/sys/net', type: 'Directory' } },
             { name: 'tmp', emptyDir: {} },
             { name: 'state', hostPath: { path: '/run/egressgw', type: 'DirectoryOrCreate' } },
-            // The key that signs the agents' heartbeats: created by the installer
-            // (kubectl create secret generic egressgw-heartbeat --from-literal=secret=...),
-            // never generated into the manifests.
-            { name: 'heartbeat', secret: { secretName: 'egressgw-heartbeat' } },
+            // The key that signs the agents' heartbeats (heartbeatSecret below): made by
+            // the chart, or by hand for the plain manifests (deploy/README.md); a key
+            // committed into static manifests would be the same in every cluster.
+            { name: 'heartbeat', secret: { secretName: values.heartbeat.secretName } },
           ],
         },
       },
     },
+  };
+}
+
+/** The key inside the heartbeat Secret: the file the agent reads (agent-flags.ts). */
+export const heartbeatSecretKey = 'secret';
+
+/**
+ * The heartbeat Secret with `encodedKey` (base64) as its data: the chart's template passes
+ * a Go expression here (chart.ts), since the key must be random per cluster and kept
+ * across upgrades, which no static manifest can do.
+ */
+export function heartbeatSecret(values: Values, namespace: string, encodedKey: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: meta(values.heartbeat.secretName, namespace),
+    type: 'Opaque',
+    data: { [heartbeatSecretKey]: encodedKey },
   };
 }

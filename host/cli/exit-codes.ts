@@ -10,6 +10,11 @@ import { constants } from 'node:os';
  * when it failed, 2 for bad flags, 3 when the program, the built core or a Node that
  * runs TypeScript is missing (the installed image has no bench/ or demo/), 4 when not
  * run as root, and 128 + n when signal n stopped it, as a shell reports a signal.
+ *
+ * `agent` exits 0 after SIGTERM or SIGINT and 1 when the dataplane fails while running.
+ * When it cannot start, agent-exit.ts maps the error's code to 2 (bad flags, an unreadable
+ * --config or heartbeat key), 3 (no /dev/net/tun, no core, no ip or nft, no API server
+ * or CRDs) or 4 (no CAP_NET_ADMIN, or RBAC refused), and prints one line on stderr.
  */
 export const exitCodes = {
   /** Done; for `validate`: no errors (warnings may have been printed). */
