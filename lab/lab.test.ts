@@ -27,6 +27,7 @@ describe.skipIf(!isRoot)('namespace lab (root)', () => {
       gateways: 3,
       workers: 2,
       podsPerWorker: 2,
+      podsPerGateway: 1,
       workerBehindRouter: true,
       controlPlane: true,
       outsideMtu: OUTSIDE_MTU,
@@ -41,7 +42,7 @@ describe.skipIf(!isRoot)('namespace lab (root)', () => {
   it('builds a 3-gateway cluster in a few seconds', () => {
     // ~0.9 s measured on 2 busy cores; the bound leaves room for a loaded CI machine.
     expect(buildMs).toBeLessThan(8_000);
-    expect(lab.namespaces).toHaveLength(1 + 3 + 2 + 4 + 1 + 1 + 1 + 1);
+    expect(lab.namespaces).toHaveLength(1 + 3 + 2 + 4 + 3 + 1 + 1 + 1 + 1);
     for (const netns of lab.namespaces) expect(netns.startsWith(`${lab.prefix}-`)).toBe(true);
   });
 
@@ -62,8 +63,23 @@ describe.skipIf(!isRoot)('namespace lab (root)', () => {
   });
 
   it('gives pods no way out until something steers them to a gateway', async () => {
-    const [report] = await lab.probeSource('worker1-pod1', 'tcp', { timeoutMs: 300 });
-    expect(report?.ok).toBe(false);
+    // A gateway's pod leaves through its node's default route, but nothing routes the
+    // answer back to 10.244.0.0/16 from the uplink side.
+    const reports = await Promise.all(
+      ['worker1-pod1', 'gw1-pod1'].map((pod) => lab.probeSource(pod, 'tcp', { timeoutMs: 300 })),
+    );
+    expect(reports.map(([report]) => report?.ok)).toEqual([false, false]);
+  });
+
+  it('routes pods on gateway nodes like pods on workers, from both subnets', async () => {
+    const pairs = [
+      ['worker1-pod1', '10.244.12.11'], // gw2-pod1, same segment
+      ['worker2-pod1', '10.244.13.11'], // gw3-pod1, through the node router
+      ['gw1-pod1', '10.244.2.12'], // worker2-pod2, the other way round
+      ['gw2-pod1', '10.244.13.11'], // gateway pod to gateway pod
+    ] as const;
+    const results = await Promise.all(pairs.map(([from, to]) => lab.ping(from, to, { count: 1 })));
+    expect(results.map((result) => result.received)).toEqual([1, 1, 1, 1]);
   });
 
   it('carries TCP and UDP through the masquerading gateway, from both subnets', async () => {

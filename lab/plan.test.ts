@@ -5,9 +5,15 @@ import { buildTopology, findNetns, labNamespaces } from './topology.ts';
 
 const PREFIX = 'egwlab-4242-ab12';
 
-function fullLab() {
+function fullLab(podsPerGateway = 0) {
   return buildTopology(
-    resolveLabSpec({ gateways: 3, workers: 2, podsPerWorker: 8, workerBehindRouter: true }),
+    resolveLabSpec({
+      gateways: 3,
+      workers: 2,
+      podsPerWorker: 8,
+      podsPerGateway,
+      workerBehindRouter: true,
+    }),
     PREFIX,
   );
 }
@@ -38,40 +44,76 @@ describe('lab topology', () => {
     expect(() => findNetns(topology, 'gw4')).toThrow(
       expect.objectContaining({ code: 'EGW_LAB_UNKNOWN_NAME' }),
     );
+    expect(topology.gateways.every((g) => g.pods.length === 0)).toBe(true);
+    expect(() => findNetns(topology, 'gw1-pod1')).toThrow(/no namespace role "gw1-pod1"/);
   });
 
-  it('gives every address to one interface only, except the pods gateway', () => {
-    const plan = planNetwork(fullLab());
-    const owners = new Map<string, string[]>();
-    for (const [netns, lines] of plan.configure) {
-      for (const line of lines) {
-        const match = /^addr add (\S+)\/\d+ dev (\S+)$/.exec(line);
-        if (match === null) continue;
-        owners.set(match[1]!, [...(owners.get(match[1]!) ?? []), `${netns}/${match[2]}`]);
-      }
-    }
-    const shared = [...owners].filter(([, where]) => where.length > 1).map(([ip]) => ip);
-    expect(shared.sort()).toEqual(['10.244.1.1', '10.244.2.1']);
+  it('numbers gateway pods in the gateway’s pod CIDR, listed before worker pods', () => {
+    const topology = fullLab(4);
+    expect(topology.gateways.map((g) => g.pods.map((p) => p.ip))).toEqual([
+      ['10.244.11.11', '10.244.11.12', '10.244.11.13', '10.244.11.14'],
+      ['10.244.12.11', '10.244.12.12', '10.244.12.13', '10.244.12.14'],
+      ['10.244.13.11', '10.244.13.12', '10.244.13.13', '10.244.13.14'],
+    ]);
+    expect(topology.gateways[1]!.pods[0]).toEqual({
+      name: 'gw2-pod1',
+      netns: `${PREFIX}-gw2-pod1`,
+      ip: '10.244.12.11',
+      node: 'gw2',
+      hostInterface: 'pod1',
+      gatewayIp: '10.244.12.1',
+    });
+    expect(topology.pods).toHaveLength(12 + 16);
+    expect(topology.pods.map((p) => p.name).slice(10, 14)).toEqual([
+      'gw3-pod3',
+      'gw3-pod4',
+      'worker1-pod1',
+      'worker1-pod2',
+    ]);
+    expect(findNetns(topology, 'gw3-pod4')).toBe(`${PREFIX}-gw3-pod4`);
+    expect(labNamespaces(topology)).toContain(`${PREFIX}-gw1-pod2`);
   });
+
+  it.each([0, 2])(
+    'gives every address to one interface only, except the pods gateway (%i pods per gateway)',
+    (podsPerGateway) => {
+      const plan = planNetwork(fullLab(podsPerGateway));
+      const owners = new Map<string, string[]>();
+      for (const [netns, lines] of plan.configure) {
+        for (const line of lines) {
+          const match = /^addr add (\S+)\/\d+ dev (\S+)$/.exec(line);
+          if (match === null) continue;
+          owners.set(match[1]!, [...(owners.get(match[1]!) ?? []), `${netns}/${match[2]}`]);
+        }
+      }
+      const shared = [...owners].filter(([, where]) => where.length > 1).map(([ip]) => ip);
+      const gatewayPodsGateways =
+        podsPerGateway > 0 ? ['10.244.11.1', '10.244.12.1', '10.244.13.1'] : [];
+      expect(shared.sort()).toEqual(['10.244.1.1', ...gatewayPodsGateways, '10.244.2.1']);
+    },
+  );
 });
 
 describe('lab network plan', () => {
-  it('creates every link straight inside lab namespaces', () => {
-    const topology = fullLab();
-    const plan = planNetwork(topology);
-    const lab = new Set(labNamespaces(topology));
-    expect(plan.namespaces).toHaveLength(1 + 3 + 2 + 16 + 1 + 1 + 1);
-    for (const line of plan.createLinks) {
-      const placements = [...line.matchAll(/ netns (\S+)/g)].map((match) => match[1]!);
-      const expected = line.includes(' type veth ') ? 2 : 1;
-      expect(placements, line).toHaveLength(expected);
-      for (const netns of placements) expect(lab.has(netns), line).toBe(true);
-      if (line.includes(' type bridge')) expect(placements).toEqual([topology.fabric.netns]);
-    }
-  });
+  it.each([0, 4])(
+    'creates every link straight inside lab namespaces (%i pods per gateway)',
+    (podsPerGateway) => {
+      const topology = fullLab(podsPerGateway);
+      const plan = planNetwork(topology);
+      const lab = new Set(labNamespaces(topology));
+      expect(plan.namespaces).toHaveLength(1 + 3 + 2 + 16 + 3 * podsPerGateway + 1 + 1 + 1);
+      for (const line of plan.createLinks) {
+        const placements = [...line.matchAll(/ netns (\S+)/g)].map((match) => match[1]!);
+        const expected = line.includes(' type veth ') ? 2 : 1;
+        expect(placements, line).toHaveLength(expected);
+        for (const netns of placements) expect(lab.has(netns), line).toBe(true);
+        if (line.includes(' type bridge')) expect(placements).toEqual([topology.fabric.netns]);
+      }
+    },
+  );
 
   it('brings links up and adds addresses before any route through a next hop', () => {
-    for (const [netns, lines] of planNetwork(fullLab()).configure) {
+    for (const [netns, lines] of planNetwork(fullLab(2)).configure) {
       const firstRoute = lines.findIndex((line) => / via /.test(line));
       const lastAddress = lines.findLastIndex(
         (line) => line.startsWith('addr ') || line.startsWith('link '),
@@ -104,6 +146,46 @@ describe('lab network plan', () => {
       'route add 10.244.1.1 dev eth0 scope link',
       'route add default via 10.244.1.1 dev eth0',
     ]);
+  });
+
+  it('wires gateway pods exactly like worker pods, and routes to them from every node', () => {
+    const plan = planNetwork(fullLab(1));
+    const podLines = (n: number) => [
+      'link set lo up',
+      'link set eth0 up',
+      `addr add 10.244.${n}.11/32 dev eth0`,
+      `route add 10.244.${n}.1 dev eth0 scope link`,
+      `route add default via 10.244.${n}.1 dev eth0`,
+    ];
+    expect(plan.configure.get(`${PREFIX}-gw2-pod1`)).toEqual(podLines(12));
+    expect(plan.configure.get(`${PREFIX}-worker1-pod1`)).toEqual(podLines(1));
+    const hostSide = (n: number) => [
+      'link set pod1 up',
+      `addr add 10.244.${n}.1/32 dev pod1`,
+      `route add 10.244.${n}.11/32 dev pod1`,
+    ];
+    expect(plan.configure.get(`${PREFIX}-gw2`)).toEqual(expect.arrayContaining(hostSide(12)));
+    expect(plan.configure.get(`${PREFIX}-worker1`)).toEqual(expect.arrayContaining(hostSide(1)));
+    expect(plan.createLinks).toContain(
+      `link add pod1 netns ${PREFIX}-gw2 mtu 1500 type veth peer name eth0 netns ${PREFIX}-gw2-pod1 mtu 1500`,
+    );
+    expect(plan.sysctls.get(`${PREFIX}-gw2-pod1`)).toEqual(
+      plan.sysctls.get(`${PREFIX}-worker1-pod1`),
+    );
+    expect(plan.sysctls.get(`${PREFIX}-gw2`)).toContain('net.ipv4.conf.pod1.rp_filter=0');
+    // The flat-CNI routes: same segment, behind the node router, and the router itself.
+    expect(plan.configure.get(`${PREFIX}-worker1`)).toContain(
+      'route add 10.244.12.0/24 via 192.168.77.12 dev eth0',
+    );
+    expect(plan.configure.get(`${PREFIX}-gw3`)).toContain(
+      'route add 10.244.12.0/24 via 192.168.77.12 dev eth0',
+    );
+    expect(plan.configure.get(`${PREFIX}-worker2`)).toContain(
+      'route add 10.244.12.0/24 via 192.168.78.1 dev eth0',
+    );
+    expect(plan.configure.get(`${PREFIX}-node-router`)).toContain(
+      'route add 10.244.12.0/24 via 192.168.77.12 dev eth0',
+    );
   });
 
   it('puts the optional control plane on the node network, routed to the far subnet', () => {

@@ -14,6 +14,7 @@
 
 import {
   BRIDGES,
+  type LabNode,
   type LabTopology,
   labAddresses,
   labNamespaces,
@@ -21,7 +22,6 @@ import {
   NODE_INTERFACE,
   POD_INTERFACE,
   UPLINK_INTERFACE,
-  type WorkerNode,
 } from './topology.ts';
 
 export interface NetworkPlan {
@@ -110,7 +110,7 @@ export function planNetwork(topology: LabTopology): NetworkPlan {
     port(gateway.uplinkFabricPort, BRIDGES.uplink);
     address(gateway.netns, UPLINK_INTERFACE, gateway.uplinkIp);
   }
-  for (const worker of topology.workers) planPods(worker, mtu.node, veth, lines);
+  for (const node of labNodes(topology)) planPods(node, mtu.node, veth, lines);
 
   const nodeRouter = topology.nodeRouter;
   if (nodeRouter !== undefined) {
@@ -154,16 +154,17 @@ export function planNetwork(topology: LabTopology): NetworkPlan {
   return plan;
 }
 
+/** Worker and gateway pods alike: a veth, the node-side gateway address and a /32 route. */
 function planPods(
-  worker: WorkerNode,
+  node: LabNode,
   mtu: number,
   veth: (a: string, aNetns: string, b: string, bNetns: string, mtu: number) => void,
   lines: (netns: string) => string[],
 ): void {
-  for (const pod of worker.pods) {
+  for (const pod of node.pods) {
     // Pods get the node network's MTU, like a CNI without encapsulation.
-    veth(pod.hostInterface, worker.netns, POD_INTERFACE, pod.netns, mtu);
-    const host = lines(worker.netns);
+    veth(pod.hostInterface, node.netns, POD_INTERFACE, pod.netns, mtu);
+    const host = lines(node.netns);
     host.push(
       `link set ${pod.hostInterface} up`,
       `addr add ${pod.gatewayIp}/32 dev ${pod.hostInterface}`,

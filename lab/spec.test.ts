@@ -9,6 +9,9 @@ describe('lab spec', () => {
       workers: 1,
       outsideMtu: 1400,
     });
+    // Gateways have no pods unless asked; 0 is a valid count there (not for workers).
+    expect(resolveLabSpec().podsPerGateway).toBe(0);
+    expect(resolveLabSpec({ podsPerGateway: 4 }).podsPerGateway).toBe(4);
   });
 
   it.each([
@@ -16,6 +19,8 @@ describe('lab spec', () => {
     [{ gateways: 4 }, /gateways/],
     [{ workers: 3 }, /workers/],
     [{ podsPerWorker: 1.5 }, /podsPerWorker/],
+    [{ podsPerGateway: 5 }, /podsPerGateway must be an integer from 0 to 4/],
+    [{ podsPerGateway: -1 }, /podsPerGateway/],
     [{ outsideMtu: 100 }, /outsideMtu must be an integer from 576 to 9000/],
     [{ uplinkMtu: 65_536 }, /uplinkMtu/],
     [{ workerBehindRouter: 'yes' }, /workerBehindRouter must be true or false/],

@@ -16,6 +16,11 @@ export interface LabSpec {
   /** Pod namespaces on each worker, 1-8. Default 2. */
   podsPerWorker?: number;
   /**
+   * Pod namespaces on each gateway node, 0-4 (gwN-pod1..), wired like worker pods: for
+   * "gateway nodes' own pods" cases. Default 0.
+   */
+  podsPerGateway?: number;
+  /**
    * Put the last worker on a second node subnet (192.168.78.0/24) behind a router
    * namespace, for "nodes on different subnets" cases. Default false.
    */
@@ -50,6 +55,7 @@ export const labSpecDefaults = {
   gateways: 2,
   workers: 1,
   podsPerWorker: 2,
+  podsPerGateway: 0,
   workerBehindRouter: false,
   nodeMtu: 1500,
   uplinkMtu: 1500,
@@ -96,6 +102,7 @@ export function resolveLabSpec(spec: LabSpec = {}): ResolvedLabSpec {
     gateways: checkCount('gateways', merged.gateways, 1, 3),
     workers: checkCount('workers', merged.workers, 1, 2),
     podsPerWorker: checkCount('podsPerWorker', merged.podsPerWorker, 1, 8),
+    podsPerGateway: checkCount('podsPerGateway', merged.podsPerGateway, 0, 4),
     workerBehindRouter: checkBoolean('workerBehindRouter', merged.workerBehindRouter),
     nodeMtu: checkCount('nodeMtu', merged.nodeMtu, MTU_MIN, MTU_MAX),
     uplinkMtu: checkCount('uplinkMtu', merged.uplinkMtu, MTU_MIN, MTU_MAX),

@@ -5,12 +5,14 @@
  *   worker k      192.168.77.(20+k)       10.244.k.0/24     -
  *                 (192.168.78.(20+k) when behind the node router)
  *   gateway i     192.168.77.(10+i)       10.244.(10+i).0/24 172.18.18.(10+i)
- *   pod j on worker k: 10.244.k.(10+j)/32; its default gateway 10.244.k.1 sits on the
- *   worker's side of every pod veth.
+ *   pod j on node n (worker k: n = k; gateway i: n = 10+i): 10.244.n.(10+j)/32, role
+ *   name <node>-pod<j>; its default gateway 10.244.n.1 sits on the node's side of every
+ *   pod veth. Gateways have pods only when the spec asks (podsPerGateway).
  *
- * Invariants: role names are unique; every address appears once (10.244.k.1 is the one
- * deliberate exception, on every pod veth of worker k, like a CNI's host-side gateway);
- * interface names are <= 15 bytes; nothing here touches the system.
+ * Invariants: role names are unique; every address appears once (10.244.n.1 is the one
+ * deliberate exception, on every pod veth of node n, like a CNI's host-side gateway);
+ * every pod's address lies in its node's pod CIDR; interface names are <= 15 bytes;
+ * nothing here touches the system.
  */
 
 import type { Cidr, IPv4 } from '../host/model/addresses.ts';
@@ -58,6 +60,8 @@ interface NodeCommon {
   podCidr: Cidr;
   /** The fabric-side end of this node's eth0 (a port of the node bridge). */
   nodeFabricPort: string;
+  /** The pods on this node, pod1 first. */
+  pods: LabPod[];
 }
 
 export interface GatewayNode extends NodeCommon {
@@ -70,20 +74,20 @@ export interface GatewayNode extends NodeCommon {
 export interface WorkerNode extends NodeCommon {
   role: 'worker';
   behindRouter: boolean;
-  pods: LabPod[];
 }
 
 export type LabNode = GatewayNode | WorkerNode;
 
 export interface LabPod {
-  /** Role name: worker1-pod1, ... */
+  /** Role name: worker1-pod1, ..., gw2-pod1, ... */
   name: string;
   netns: string;
   ip: IPv4;
-  worker: string;
-  /** The pod's end of the veth on the worker: pod1, pod2, ... */
+  /** Role name of the node the pod runs on. */
+  node: string;
+  /** The node's end of the pod's veth: pod1, pod2, ... */
   hostInterface: string;
-  /** The worker-side address every pod of this worker uses as its default gateway. */
+  /** The node-side address every pod of this node uses as its default gateway. */
   gatewayIp: IPv4;
 }
 
@@ -125,6 +129,7 @@ export interface LabTopology {
   fabric: { name: 'fabric'; netns: string };
   gateways: GatewayNode[];
   workers: WorkerNode[];
+  /** Every node's pods, in labNodes order (gateways' first). */
   pods: LabPod[];
   nodeRouter: NodeRouter | undefined;
   controlPlane: ControlPlane | undefined;
@@ -135,6 +140,23 @@ export interface LabTopology {
 }
 
 export const BRIDGES = { node: 'br-node', remoteNode: 'br-node2', uplink: 'br-uplink' } as const;
+
+/** Pods pod1..podN of the node with pod CIDR 10.244.<index>.0/24. */
+function nodePods(prefix: string, node: string, index: number, count: number): LabPod[] {
+  const pods: LabPod[] = [];
+  for (let j = 1; j <= count; j++) {
+    const name = `${node}-pod${j}`;
+    pods.push({
+      name,
+      netns: namespaceName(prefix, name),
+      ip: `10.244.${index}.${10 + j}`,
+      node,
+      hostInterface: `pod${j}`,
+      gatewayIp: `10.244.${index}.1`,
+    });
+  }
+  return pods;
+}
 
 export function buildTopology(spec: ResolvedLabSpec, prefix: string): LabTopology {
   const ns = (role: string): string => namespaceName(prefix, role);
@@ -150,27 +172,15 @@ export function buildTopology(spec: ResolvedLabSpec, prefix: string): LabTopolog
       nodeNetwork: labAddresses.nodeNetwork,
       podCidr: `10.244.${10 + i}.0/24`,
       nodeFabricPort: `${name}-eth0`,
+      pods: nodePods(prefix, name, 10 + i, spec.podsPerGateway),
       uplinkIp: `172.18.18.${10 + i}`,
       uplinkFabricPort: `${name}-eth1`,
     });
   }
   const workers: WorkerNode[] = [];
-  const pods: LabPod[] = [];
   for (let k = 1; k <= spec.workers; k++) {
     const name = `worker${k}`;
     const behindRouter = spec.workerBehindRouter && k === spec.workers;
-    const workerPods: LabPod[] = [];
-    for (let j = 1; j <= spec.podsPerWorker; j++) {
-      const podName = `${name}-pod${j}`;
-      workerPods.push({
-        name: podName,
-        netns: ns(podName),
-        ip: `10.244.${k}.${10 + j}`,
-        worker: name,
-        hostInterface: `pod${j}`,
-        gatewayIp: `10.244.${k}.1`,
-      });
-    }
     workers.push({
       role: 'worker',
       name,
@@ -180,17 +190,16 @@ export function buildTopology(spec: ResolvedLabSpec, prefix: string): LabTopolog
       nodeNetwork: behindRouter ? labAddresses.remoteNodeNetwork : labAddresses.nodeNetwork,
       podCidr: `10.244.${k}.0/24`,
       nodeFabricPort: `${name}-eth0`,
+      pods: nodePods(prefix, name, k, spec.podsPerWorker),
       behindRouter,
-      pods: workerPods,
     });
-    pods.push(...workerPods);
   }
   const topology: LabTopology = {
     prefix,
     fabric: { name: 'fabric', netns: ns('fabric') },
     gateways,
     workers,
-    pods,
+    pods: [...gateways, ...workers].flatMap((node) => node.pods),
     nodeRouter: spec.workerBehindRouter
       ? {
           name: 'node-router',
@@ -280,7 +289,7 @@ export function findPod(topology: LabTopology, name: string): LabPod {
 }
 
 /**
- * Namespace of any role name: fabric, gw1, worker1, worker1-pod2, node-router,
+ * Namespace of any role name: fabric, gw1, worker1, worker1-pod2, gw2-pod1, node-router,
  * control-plane, router, outside.
  */
 export function findNetns(topology: LabTopology, name: string): string {

@@ -22,12 +22,19 @@ import { buildLab, type Lab, type LabProcess } from '../../lab/index.ts';
 // The workers' "own path" to the outside is the kernel baseline on gw1 (masquerade to
 // 172.18.18.11), a node that is no gateway: what unselected pods and unselected
 // destinations must keep using.
+//
+// gw2 and gw3 run a team-a pod each (gw2-pod1, gw3-pod1): the one on gw-a's active node
+// goes straight into that node's TUN, the one on the hot standby through the tunnel to
+// the active node; both must leave with the VIP, before and after a failover swaps them.
 
 const OTHER_OUTSIDE = '203.0.113.11';
 const NODE_PATH = '172.18.18.11';
 const PRIMARY = { gw2: '172.18.18.12', gw3: '172.18.18.13' } as Record<string, string>;
 const EGRESS = { 'egress-node': '' };
 const NODES = ['gw1', 'gw2', 'gw3', 'worker1', 'worker2'];
+/** gw-a's nodes, each with one team-a pod (lab role `<node>-pod1`). */
+const GW_A_NODES = ['gw2', 'gw3'];
+const TUNNEL = 'egw-vxlan';
 
 interface Options {
   /** gw-b selects no node at all: its traffic must be dropped (fail-closed). */
@@ -60,8 +67,8 @@ function config(options: Options = {}): LabConfig {
     ],
     nodes: [
       { name: 'gw1', address: '192.168.77.11', labels: {} },
-      { name: 'gw2', address: '192.168.77.12', labels: EGRESS },
-      { name: 'gw3', address: '192.168.77.13', labels: EGRESS },
+      { name: 'gw2', address: '192.168.77.12', labels: EGRESS, podCIDR: '10.244.12.0/24' },
+      { name: 'gw3', address: '192.168.77.13', labels: EGRESS, podCIDR: '10.244.13.0/24' },
       { name: 'worker1', address: '192.168.77.21', labels: {}, podCIDR: '10.244.1.0/24' },
       { name: 'worker2', address: '192.168.78.22', labels: {}, podCIDR: '10.244.2.0/24' },
     ],
@@ -71,6 +78,8 @@ function config(options: Options = {}): LabConfig {
       { name: 'db-1', ip: '10.244.1.13', node: 'worker1', app: 'db', namespace: 'team-a' },
       { name: 'b-2', ip: '10.244.2.11', node: 'worker2', app: 'web', namespace: 'team-b' },
       { name: 'a-2', ip: '10.244.2.12', node: 'worker2', app: 'web', namespace: 'team-a' },
+      { name: 'a-gw2', ip: '10.244.12.11', node: 'gw2', app: 'web', namespace: 'team-a' },
+      { name: 'a-gw3', ip: '10.244.13.11', node: 'gw3', app: 'web', namespace: 'team-a' },
       ...(options.newPod
         ? [{ name: 'a-3', ip: '10.244.2.13', node: 'worker2', app: 'web', namespace: 'team-a' }]
         : []),
@@ -83,6 +92,7 @@ describe('steering on every node, across a layer 2 segment and a router', () => 
   const agents = new Map<string, LabProcess>();
   const dir = workDir();
   const configPath = `${dir.path}/config.yaml`;
+  let vipNodeBeforeFailover: string | undefined;
 
   const start = async (node: string): Promise<void> => {
     agents.set(
@@ -102,9 +112,44 @@ describe('steering on every node, across a layer 2 segment and a router', () => 
     await new Promise((resolve) => setTimeout(resolve, 2500));
   };
   const primaryOfB = () => PRIMARY[activeNode(agents, 'gw-b') ?? ''];
+  /** Packets the node has sent into its steering tunnel (0 while it has none). */
+  const tunnelTxPackets = async (node: string): Promise<number> => {
+    const shown = await lab.run(node, ['ip', '-j', '-s', 'link', 'show', 'dev', TUNNEL], {
+      allowFailure: true,
+    });
+    if (shown.exitCode !== 0) return 0;
+    const [link] = JSON.parse(shown.stdout) as { stats64: { tx: { packets: number } } }[];
+    return link!.stats64.tx.packets;
+  };
+  /**
+   * Each gw-a node's own pod gets the VIP: the active node's into its TUN (its tunnel
+   * sends nothing), the standby's through the tunnel. Returns the active node.
+   */
+  const expectGatewayPodsOnVip = async (): Promise<string> => {
+    const active = activeNode(agents, 'gw-a')!;
+    expect(GW_A_NODES).toContain(active);
+    for (const node of GW_A_NODES) {
+      const before = await tunnelTxPackets(node);
+      await waitFor(
+        async () => (await source(`${node}-pod1`)) === VIP,
+        3000,
+        `${node}-pod1 on the VIP`,
+      );
+      const tunnelled = (await tunnelTxPackets(node)) - before;
+      if (node === active) expect(tunnelled, `${node} is active: no tunnel`).toBe(0);
+      else expect(tunnelled, `${node} is standby: tunnel`).toBeGreaterThan(0);
+    }
+    return active;
+  };
 
   beforeAll(async () => {
-    lab = await buildLab({ gateways: 3, workers: 2, workerBehindRouter: true, podsPerWorker: 3 });
+    lab = await buildLab({
+      gateways: 3,
+      workers: 2,
+      workerBehindRouter: true,
+      podsPerWorker: 3,
+      podsPerGateway: 1,
+    });
     await lab.enableKernelBaseline({ gateway: 'gw1', destinations: ['203.0.113.0/24'] });
     await lab.ip('outside', [`address add ${OTHER_OUTSIDE}/24 dev eth0`]);
     writeConfig(configPath, config());
@@ -152,6 +197,10 @@ describe('steering on every node, across a layer 2 segment and a router', () => 
     expect(transfer.receivedBitsPerSecond).toBeGreaterThan(10_000_000);
   });
 
+  it('steers the gateway nodes’ own pods: the active one in its TUN, the standby’s tunnelled', async () => {
+    vipNodeBeforeFailover = await expectGatewayPodsOnVip();
+  });
+
   it('follows a VIP failover from behind the router within a second', async () => {
     const victim = activeNode(agents, 'gw-a')!;
     const failover = await measureFailover(lab, 'worker2-pod2', () =>
@@ -162,6 +211,11 @@ describe('steering on every node, across a layer 2 segment and a router', () => 
     expect(failover.after).toBe(VIP);
     expect(failover.ms).toBeLessThan(1000);
     await restart(victim);
+  });
+
+  it('still steers the gateway nodes’ own pods after the VIP failover, roles swapped', async () => {
+    expect(vipNodeBeforeFailover).toBeDefined();
+    expect(await expectGatewayPodsOnVip()).not.toBe(vipNodeBeforeFailover);
   });
 
   it('follows a primary-IP failover to the new node’s address within a second', async () => {
