@@ -259,6 +259,15 @@ describe('steering on every node, across a layer 2 segment and a router', () => 
     await waitFor(async () => (await source('worker2-pod3')) === null, 5000, 'pod held again');
   });
 
+  it('repairs a tunnel deleted behind its back, refusing the traffic meanwhile', async () => {
+    await lab.run('worker1', ['ip', 'link', 'del', TUNNEL]);
+    // Until the repair loop (every 5 s) brings it back, the table's unreachable route
+    // refuses the traffic rather than letting it out with the node's address.
+    const meanwhile = await source('worker1-pod1');
+    expect(meanwhile === null || meanwhile === VIP).toBe(true);
+    await waitFor(async () => (await source('worker1-pod1')) === VIP, 8000, 'tunnel repaired');
+  });
+
   it('removes everything it programmed on a worker when its agent stops', async () => {
     await agents.get('worker1')!.kill('SIGTERM');
     const rules = await lab.run('worker1', ['ip', '-4', 'rule', 'show']);
