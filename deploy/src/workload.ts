@@ -25,7 +25,7 @@ const labels = {
   'app.kubernetes.io/name': appName,
   'app.kubernetes.io/part-of': appName,
 };
-const agentLabels = { ...labels, 'app.kubernetes.io/component': 'agent' };
+export const agentLabels = { ...labels, 'app.kubernetes.io/component': 'agent' };
 
 function meta(name: string, namespace?: string) {
   return namespace === undefined ? { name, labels } : { name, namespace, labels };

@@ -110,6 +110,7 @@ describe('KubeSource', () => {
         nodeName: 'n1',
         phase: 'Running',
         hostNetwork: false,
+        ready: false,
       },
     ]);
     expect(first?.namespaces.map((n) => n.name)).toEqual([

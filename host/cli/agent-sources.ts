@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { readyAgentNodes } from '../agent/agent-nodes.ts';
 import type { ConfigSource } from '../agent/config-source.ts';
 import { CONNECTIONS_FIELD_MANAGER } from '../agent/kube-connections.ts';
 import { KubeSource } from '../agent/kube-source.ts';
@@ -100,7 +101,14 @@ export async function openKubeSources(
         writer: new StatusWriter(kc, { attempts: 2 }),
         events: new EventRecorder(kc, { host: options.nodeName }),
         nodeName: options.nodeName,
-        liveAgents,
+        // The cluster's view of the agents, the same on every node; heartbeats reach only
+        // the nodes an agent shares a gateway or steering with, so a node that shares
+        // none would see only itself and write too. The heartbeat view stands in where
+        // the agents' pods are not visible (agents run outside the DaemonSet).
+        liveAgents: () => {
+          const agents = readyAgentNodes(source.current()?.pods ?? [], options.leaseNamespace);
+          return agents.length > 0 ? [options.nodeName, ...agents] : liveAgents();
+        },
         log,
         ...(dataplane === undefined
           ? {}

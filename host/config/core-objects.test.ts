@@ -155,9 +155,19 @@ describe('readCoreObject: Pod', () => {
         nodeName: 'worker-1',
         phase: 'Running',
         hostNetwork: false,
+        ready: false,
       },
       issues: [],
     });
+    const ready = readCoreObject(
+      'Pod',
+      pod({
+        phase: 'Running',
+        podIP: '10.244.1.7',
+        conditions: [{ type: 'Ready', status: 'True' }],
+      }),
+    );
+    expect(ready.input).toMatchObject({ ready: true });
     const host = readCoreObject(
       'Pod',
       pod({ phase: 'Running', podIP: '172.18.18.10' }, { spec: { hostNetwork: true } }),
@@ -175,6 +185,7 @@ describe('readCoreObject: Pod', () => {
       nodeName: null,
       phase: 'Pending',
       hostNetwork: false,
+      ready: false,
     });
     expect(read.issues).toEqual([]);
   });

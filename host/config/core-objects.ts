@@ -204,6 +204,15 @@ function podCIDRsOf(spec: Fields | null, issues: Issue[]): Cidr[] {
   return cidrs;
 }
 
+/** The Ready condition is True; anything unreadable counts as not ready. */
+function podReady(status: Fields | null): boolean {
+  const conditions = status?.['conditions'];
+  if (!Array.isArray(conditions)) return false;
+  return conditions.some(
+    (entry) => isFields(entry) && entry['type'] === 'Ready' && entry['status'] === 'True',
+  );
+}
+
 function readPod(raw: Fields): CoreRead {
   const issues: Issue[] = [];
   const { metadata, name } = metadataOf(raw, issues);
@@ -245,7 +254,7 @@ function readPod(raw: Fields): CoreRead {
   const input: PodInput | null =
     name === null || hasErrors(issues)
       ? null
-      : { namespace, name, labels, ip, nodeName, phase, hostNetwork };
+      : { namespace, name, labels, ip, nodeName, phase, hostNetwork, ready: podReady(status) };
   return { kind: 'Pod', name, input, issues };
 }
 

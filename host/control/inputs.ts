@@ -44,7 +44,8 @@ export interface PodInput {
    * spec.hostNetwork: such a pod has its node's IP, and translating that address would
    * translate the node's own traffic, so it is never selected.
    */
-  hostNetwork: boolean;
+  hostNetwork: boolean /** The pod's Ready condition is True (for the egressgw agents' own pods: agent ready). */;
+  ready: boolean;
 }
 
 export interface NamespaceInput {

@@ -17,6 +17,7 @@ function pod(namespace: string, labels: Record<string, string>): PodInput {
     nodeName: 'worker',
     phase: 'Running',
     hostNetwork: false,
+    ready: true,
   };
 }
 
