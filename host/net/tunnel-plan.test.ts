@@ -128,6 +128,8 @@ describe('planTunnel', () => {
     expect(() =>
       planTunnel(defaultTunnelConfig, base, { ...role, local: '192.168.77' }, facts),
     ).toThrow(/local address/);
+    const badHop = { ...role, groups: [{ ...role.groups[1]!, nextHop: '192.168.77.300' }] };
+    expect(() => planTunnel(defaultTunnelConfig, base, badHop, facts)).toThrow(/next hop of/);
     expect(() =>
       planTunnel({ ...defaultTunnelConfig, markMask: 0x00300000 }, base, role, facts),
     ).toThrow(/overlaps/);

@@ -172,6 +172,15 @@ function setNames(id: string): { sources: string; destinations: string } {
   return { sources: `tsrc_${digest}`, destinations: `tdst_${digest}` };
 }
 
+function checkAddress(what: string, text: string): void {
+  try {
+    parseIPv4(text);
+  } catch (error) {
+    if (error instanceof CidrError) throw bad(`${what}: ${error.message}`);
+    throw error;
+  }
+}
+
 function canonical(what: string, list: readonly string[]): string[] {
   try {
     return list.map((text) => formatCidr(parseCidr(text)));
@@ -189,12 +198,7 @@ export function planTunnel(
 ): TunnelPlan {
   checkTunnelConfig(config, base);
   const { shift, capacity } = markField(config.markMask);
-  try {
-    parseIPv4(role.local);
-  } catch (error) {
-    if (error instanceof CidrError) throw bad(`local address: ${error.message}`);
-    throw error;
-  }
+  checkAddress('local address', role.local);
   const mtu = config.mtu ?? facts.underlayMtu - VXLAN_OVERHEAD;
   if (mtu < 576) throw bad(`underlay MTU ${facts.underlayMtu} leaves ${mtu} for the tunnel`);
 
@@ -215,7 +219,7 @@ export function planTunnel(
     const table = base.tableId + slot;
     const routes: RouteSpec[] = [];
     if (group.nextHop !== null && group.nextHop !== role.local) {
-      parseIPv4(group.nextHop);
+      checkAddress(`next hop of ${group.id}`, group.nextHop);
       peers.set(group.nextHop, tunnelMac(group.nextHop));
       routes.push(
         {
