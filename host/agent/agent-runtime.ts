@@ -20,7 +20,8 @@ import { procSysctl } from '../net/sysctl.ts';
 import type { TunnelConfig } from '../net/tunnel-plan.ts';
 import { Agent } from './agent.ts';
 import type { ConfigSource } from './config-source.ts';
-import { Dataplane } from './dataplane.ts';
+import type { Dataplane } from './dataplane.ts';
+import { DataplaneOnDemand } from './dataplane-on-demand.ts';
 import { AgentError } from './errors.ts';
 import { readOwnInterfaces } from './own-interfaces.ts';
 
@@ -77,7 +78,8 @@ export interface AgentRuntimeOptions {
 /** A running agent and everything it started, stopped in reverse order. */
 export interface AgentRuntime {
   agent: Agent;
-  dataplane: Dataplane;
+  /** Started when the node first has something to translate (gateway nodes only). */
+  dataplane: DataplaneOnDemand;
   heartbeat: Heartbeat;
   elector: Elector;
   /**
@@ -90,9 +92,10 @@ export interface AgentRuntime {
 }
 
 /**
- * Starts the parts of a gateway agent in dependency order: the dataplane first (the TUN
- * must exist before routing points at it), then routing and ARP, then the peers
- * (heartbeats, election), and the agent that drives them all last.
+ * Starts the parts of an agent in dependency order: the dataplane (which starts the TUN
+ * on demand, before the first policy that needs it, and so before routing points at it),
+ * then routing and ARP, then the peers (heartbeats, election), and the agent that drives
+ * them all last.
  */
 export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<AgentRuntime> {
   const { log } = options;
@@ -120,30 +123,44 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
       'no configuration applied yet',
     );
 
-    const dataplane = await Dataplane.start({
-      tunName: options.tunName,
-      ...(options.core ? { core: options.core } : {}),
+    // Settles when a started dataplane ends on its own; never while none was needed.
+    let dataplaneFailed: (error: Error) => void = () => {};
+    const failed = new Promise<Error>((resolve) => {
+      dataplaneFailed = resolve;
     });
-    stack.push(() => dataplane.stop());
-    log.info({ tun: dataplane.tun.name, offloads: dataplane.tun.offloads }, 'dataplane started');
-    const failed = dataplane.worker.ended.then(
-      (end) => new AgentError('EGW_DATAPLANE_STALLED', `the dataplane worker ended: ${end}`),
-      (error: unknown) =>
-        new AgentError('EGW_DATAPLANE_STALLED', `the dataplane worker failed: ${String(error)}`, {
-          cause: error,
-        }),
-    );
     let workerEnded = false;
-    void failed.then((error) => {
-      workerEnded = true;
-      if (!stopping) log.error({ err: error }, 'the dataplane stopped');
-    });
+    const dataplane = new DataplaneOnDemand(
+      { tunName: options.tunName, ...(options.core ? { core: options.core } : {}) },
+      (started) => {
+        log.info({ tun: started.tun.name, offloads: started.tun.offloads }, 'dataplane started');
+        observability?.metrics.attachDataplane(dataplaneReadings(started));
+        started.worker.ended
+          .then(
+            (end) => new AgentError('EGW_DATAPLANE_STALLED', `the dataplane worker ended: ${end}`),
+            (error: unknown) =>
+              new AgentError(
+                'EGW_DATAPLANE_STALLED',
+                `the dataplane worker failed: ${String(error)}`,
+                { cause: error },
+              ),
+          )
+          .then((error) => {
+            workerEnded = true;
+            if (!stopping) log.error({ err: error }, 'the dataplane stopped');
+            dataplaneFailed(error);
+          });
+      },
+    );
+    stack.push(() => dataplane.stop());
     if (observability) {
-      observability.metrics.attachDataplane(dataplaneReadings(dataplane));
       stack.push(() => observability.metrics.attachDataplane(null));
-      observability.health.addReadiness('dataplane', () =>
-        workerEnded ? { ok: false, message: 'the dataplane worker has stopped' } : { ok: true },
-      );
+      observability.health.addReadiness('dataplane', () => {
+        if (workerEnded) return { ok: false, message: 'the dataplane worker has stopped' };
+        const error = dataplane.startError;
+        return error === null
+          ? { ok: true }
+          : { ok: false, message: `the dataplane cannot start: ${error.message}` };
+      });
     }
 
     const network = new GatewayNetwork({
@@ -152,7 +169,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
       journal: fileJournal(`${options.stateDir}/restore-journal.json`),
       config: {
         ...defaultGatewayConfig,
-        tunName: dataplane.tun.name,
+        tunName: dataplane.tunName,
         uplink: options.uplink,
         tunnel: { ...defaultGatewayConfig.tunnel, ...options.tunnel },
       },
@@ -224,7 +241,7 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
         heartbeat,
         elector,
         interfaces: async () => {
-          const own = await readOwnInterfaces([dataplane.tun.name]);
+          const own = await readOwnInterfaces([dataplane.tunName]);
           await options
             .publishInterfaces?.(own)
             .catch((error: unknown) =>
@@ -259,7 +276,9 @@ export async function startAgentRuntime(options: AgentRuntimeOptions): Promise<A
         .map((n) => n.name)
         .filter((n) => heartbeat.isAlive(n)),
     ];
-    const statuses = options.statusSink?.(liveAgents, dataplaneReadings(dataplane));
+    const statuses = options.statusSink?.(liveAgents, {
+      portUse: () => dataplane.current?.core.portUse() ?? [],
+    });
     agent.on('reconciled', (result, announced) => {
       statuses?.write(result);
       configApplied?.set(true);

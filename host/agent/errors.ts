@@ -7,6 +7,8 @@ export type AgentErrorCode =
   /** An option is missing or malformed. */
   | 'EGW_AGENT_CONFIG'
   /** The node's own interfaces could not be read. */
-  | 'EGW_AGENT_INTERFACES';
+  | 'EGW_AGENT_INTERFACES'
+  /** Asked to start something while the agent stops. */
+  | 'EGW_AGENT_STOPPED';
 
 export class AgentError extends CodedError<AgentErrorCode> {}

@@ -32,6 +32,8 @@ const NODE_PATH = '172.18.18.11';
 const PRIMARY = { gw2: '172.18.18.12', gw3: '172.18.18.13' } as Record<string, string>;
 const EGRESS = { 'egress-node': '' };
 const NODES = ['gw1', 'gw2', 'gw3', 'worker1', 'worker2'];
+/** The nodes the gateways select (label egress-node). */
+const EGRESS_NODES = ['gw2', 'gw3'];
 /** gw-a's nodes, each with one team-a pod (lab role `<node>-pod1`). */
 const GW_A_NODES = ['gw2', 'gw3'];
 const TUNNEL = 'egw-vxlan';
@@ -177,6 +179,14 @@ describe('steering on every node, across a layer 2 segment and a router', () => 
     await lab.outsideIcmpSources({ clear: true });
     expect((await lab.ping('worker2-pod1', OUTSIDE, { count: 1 })).rttsMs).toHaveLength(1);
     expect(await lab.outsideIcmpSources()).toEqual([b]);
+  });
+
+  it('starts the TUN dataplane only on nodes that may be gateways', async () => {
+    for (const node of NODES) {
+      const links = await lab.run(node, ['ip', '-br', 'link']);
+      const gateway = EGRESS_NODES.includes(node);
+      expect(links.stdout.includes('egw0'), `${node} has a TUN: ${gateway}`).toBe(gateway);
+    }
   });
 
   it('leaves unselected pods and destinations on the node’s own path', async () => {
