@@ -11,7 +11,7 @@ import type { GatewayRole, PodGuard } from '../net/gateway-plan.ts';
 import type { ConfigSnapshot, ConfigSource } from './config-source.ts';
 import type { Dataplane } from './dataplane.ts';
 import { activeVips, gatewaySlice } from './gateway-slice.ts';
-import { steeringSlice } from './steering-slice.ts';
+import { steeringOnly, steeringSlice } from './steering-slice.ts';
 
 /** The parts an agent drives; the CLI builds them (agent-runtime.ts), tests may fake them. */
 export interface AgentParts {
@@ -194,7 +194,14 @@ export class Agent extends EventEmitter<AgentEvents> {
     const { announcer } = this.#parts;
     for (const ip of announcer.addresses())
       if (!announce.includes(ip)) announcer.remove(ownerOf(ip));
-    await this.#parts.dataplane.setPolicy(slice.natPolicy);
+    try {
+      await this.#parts.dataplane.setPolicy(slice.natPolicy);
+    } catch (error) {
+      // No dataplane: this node translates nothing, but its pods' steering to other
+      // nodes does not need one. Keep that going, then fail so the reconcile is retried.
+      await this.#parts.network.apply(steeringOnly(role, steering.local)).catch(() => {});
+      throw error;
+    }
     await this.#parts.network.apply(role);
     this.#ready = new Set(role.vips);
     for (const ip of announce)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr, parseIPv4 } from '../model/cidr.ts';
 import type { EgressGroup, EgressRule, EgressState } from '../model/egress-state.ts';
-import { steeringSlice } from './steering-slice.ts';
+import { steeringOnly, steeringSlice } from './steering-slice.ts';
 
 const clusterCIDRs = ['10.244.0.0/16', '192.168.77.0/24'];
 const addresses: Record<string, string> = { gw1: '192.168.77.11', gw2: '192.168.77.12' };
@@ -131,5 +131,45 @@ describe('steeringSlice', () => {
       tunnelled: [],
       localSources: new Set(),
     });
+  });
+});
+
+describe('steeringOnly', () => {
+  it('drops the translating parts and refuses the pairs this node would have translated', () => {
+    const local = [
+      {
+        id: 'EgressGatewayPolicy/a@0',
+        sources: ['10.244.11.5/32'],
+        destinations: ['0.0.0.0/1'],
+        excluded: [],
+      },
+    ];
+    const role = steeringOnly(
+      {
+        steering: [
+          ...local,
+          { id: 'x', sources: ['10.244.1.1/32'], destinations: ['0.0.0.0/0'], excluded: [] },
+        ],
+        vips: ['172.18.18.242'],
+        localEgress: [{ ip: '172.18.18.11', portMin: 61000, portMax: 65535 }],
+        tunnel: {
+          local: '192.168.77.11',
+          guard: null,
+          groups: [{ id: 'EgressGateway/b', nextHop: '192.168.77.12', pairs: [] }],
+        },
+      },
+      local,
+    );
+    expect(role.steering).toEqual([]);
+    expect(role.vips).toEqual([]);
+    expect(role.localEgress).toEqual([]);
+    expect(role.tunnel?.groups).toEqual([
+      { id: 'EgressGateway/b', nextHop: '192.168.77.12', pairs: [] },
+      {
+        id: 'unserved/EgressGatewayPolicy/a@0',
+        nextHop: null,
+        pairs: [{ sources: ['10.244.11.5/32'], destinations: ['0.0.0.0/1'] }],
+      },
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import type { Cidr, IPv4 } from '../model/addresses.ts';
 import { parseIPv4 } from '../model/cidr.ts';
 import type { EgressState } from '../model/egress-state.ts';
-import type { SteeringRule, TunnelledGroup } from '../net/gateway-plan.ts';
+import type { GatewayRole, SteeringRule, TunnelledGroup } from '../net/gateway-plan.ts';
 import { winningDestinations } from './winning-destinations.ts';
 
 /**
@@ -101,4 +101,25 @@ function byKey(a: { rules: number[] }, b: { rules: number[] }): number {
 
 function byAddress(a: IPv4, b: IPv4): number {
   return parseIPv4(a) - parseIPv4(b);
+}
+
+/**
+ * The role of a node that cannot translate (its dataplane does not start): nothing for
+ * the TUN, the tunnel kept for its pods' traffic to other nodes, and the pairs it would
+ * have translated itself (`local`) refused, as for a gateway without a node, rather than
+ * left to leave with the node's address.
+ */
+export function steeringOnly(role: GatewayRole, local: readonly SteeringRule[]): GatewayRole {
+  const refused: TunnelledGroup[] = local.map((rule) => ({
+    id: `unserved/${rule.id}`,
+    nextHop: null,
+    pairs: [{ sources: rule.sources, destinations: rule.destinations }],
+  }));
+  return {
+    steering: [],
+    vips: [],
+    localEgress: [],
+    tunnel:
+      role.tunnel === null ? null : { ...role.tunnel, groups: [...role.tunnel.groups, ...refused] },
+  };
 }
