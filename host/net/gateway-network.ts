@@ -6,6 +6,7 @@ import {
   type GatewayRole,
   hasRole,
   planGateway,
+  translates,
 } from './gateway-plan.ts';
 import { reconcileLink, uplinkMtu } from './link-reconciler.ts';
 import { reconcileNft } from './nft-reconciler.ts';
@@ -139,9 +140,8 @@ export class GatewayNetwork {
     const { config, context } = this.#options;
     const role = this.#role;
     if (!hasRole(role)) return emptyPlan(config);
-    const translates = role.steering.length + role.vips.length + role.localEgress.length > 0;
     // A node that only steers has no business with the uplink (a worker may have none).
-    const mtu = translates ? (config.mtu ?? (await uplinkMtu(context, config.uplink))) : 1500;
+    const mtu = translates(role) ? (config.mtu ?? (await uplinkMtu(context, config.uplink))) : 1500;
     if (role.tunnel === null) return planGateway(config, role, { uplinkMtu: mtu });
     return planGateway(config, role, {
       uplinkMtu: mtu,

@@ -309,13 +309,13 @@ export function emptyPlan(config: GatewayConfig): GatewayPlan {
   };
 }
 
+/** The node translates something: it needs its TUN (and the uplink's MTU). */
+export function translates(role: GatewayRole): boolean {
+  return role.steering.length > 0 || role.vips.length > 0 || role.localEgress.length > 0;
+}
+
 export function hasRole(role: GatewayRole): boolean {
-  return (
-    role.steering.length > 0 ||
-    role.vips.length > 0 ||
-    role.localEgress.length > 0 ||
-    role.tunnel !== null
-  );
+  return translates(role) || role.tunnel !== null;
 }
 
 /** Throws NetError EGW_NET_BAD_ROLE for an invalid config or role. */

@@ -110,13 +110,19 @@ export async function listRoutes(context: NetContext, table: number): Promise<Ip
   return items as IpRouteJson[];
 }
 
-/** The link and its addresses, or null when no device has that name. */
-export async function showLink(context: NetContext, name: string): Promise<IpLinkJson | null> {
+/**
+ * One link of `ip -j [FLAGS] addr show dev NAME` as listed, or null when no device has
+ * that name (iproute2's only way to say so: `Device "x" does not exist.`).
+ */
+async function readLink(
+  context: NetContext,
+  name: string,
+  flags: readonly string[],
+): Promise<{ argv: string[]; link: Record<string, unknown> } | null> {
   let result: { argv: string[]; items: Record<string, unknown>[] };
   try {
-    result = await list(context, ['-j', 'addr', 'show', 'dev', name]);
+    result = await list(context, [...flags, '-j', 'addr', 'show', 'dev', name]);
   } catch (error) {
-    // The only way iproute2 reports a missing device: `Device "x" does not exist.`
     if (error instanceof NetCommandError && /does not exist/.test(error.stderr)) return null;
     throw error;
   }
@@ -130,9 +136,23 @@ export async function showLink(context: NetContext, name: string): Promise<IpLin
     throw badOutput(result.argv, `expected one link named ${name}`);
   }
   return {
-    ...link,
-    addr_info: Array.isArray(link['addr_info']) ? link['addr_info'] : [],
-  } as IpLinkJson;
+    argv: result.argv,
+    link: { ...link, addr_info: Array.isArray(link['addr_info']) ? link['addr_info'] : [] },
+  };
+}
+
+/** The link and its addresses, or null when no device has that name. */
+export async function showLink(context: NetContext, name: string): Promise<IpLinkJson | null> {
+  return ((await readLink(context, name, []))?.link as IpLinkJson | undefined) ?? null;
+}
+
+/** Every link with its IPv4 addresses (`ip -j -4 addr show`); links without any are left out. */
+export async function listIPv4Links(context: NetContext): Promise<IpLinkJson[]> {
+  const { items } = await list(context, ['-j', '-4', 'addr', 'show']);
+  // Some iproute2 versions print `{}` for each link the -4 filter drops.
+  return items.filter(
+    (item) => typeof item['mtu'] === 'number' && Array.isArray(item['addr_info']),
+  ) as IpLinkJson[];
 }
 
 /**
@@ -166,30 +186,13 @@ export async function showLinkDetails(
   context: NetContext,
   name: string,
 ): Promise<IpLinkDetailsJson | null> {
-  let result: { argv: string[]; items: Record<string, unknown>[] };
-  try {
-    result = await list(context, ['-d', '-j', 'addr', 'show', 'dev', name]);
-  } catch (error) {
-    if (error instanceof NetCommandError && /does not exist/.test(error.stderr)) return null;
-    throw error;
-  }
-  const link = result.items[0];
-  if (
-    result.items.length !== 1 ||
-    link === undefined ||
-    typeof link['mtu'] !== 'number' ||
-    !Array.isArray(link['flags'])
-  ) {
-    throw badOutput(result.argv, `expected one link named ${name}`);
-  }
-  const linkinfo = link['linkinfo'];
+  const read = await readLink(context, name, ['-d']);
+  if (read === null) return null;
+  const linkinfo = read.link['linkinfo'];
   if (linkinfo !== undefined && (typeof linkinfo !== 'object' || linkinfo === null)) {
-    throw badOutput(result.argv, `linkinfo of ${name} is not an object`);
+    throw badOutput(read.argv, `linkinfo of ${name} is not an object`);
   }
-  return {
-    ...link,
-    addr_info: Array.isArray(link['addr_info']) ? link['addr_info'] : [],
-  } as IpLinkDetailsJson;
+  return read.link as IpLinkDetailsJson;
 }
 
 /** One entry of `ip -j neigh show dev NAME` (the device is implied by the filter). */

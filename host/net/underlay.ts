@@ -1,5 +1,6 @@
 import type { IPv4 } from '../model/addresses.ts';
-import { NetCommandError, type NetContext, NetError, parseJsonOutput } from './exec.ts';
+import { type NetContext, NetError } from './exec.ts';
+import { listIPv4Links } from './ip.ts';
 
 /**
  * The MTU of the device that holds `address`: the tunnel's outer packets leave through
@@ -7,20 +8,8 @@ import { NetCommandError, type NetContext, NetError, parseJsonOutput } from './e
  * minus VXLAN's headers.
  */
 export async function underlayMtu(context: NetContext, address: IPv4): Promise<number> {
-  const argv =
-    context.netns === null
-      ? ['ip', '-j', '-4', 'addr', 'show']
-      : ['ip', '-n', context.netns, '-j', '-4', 'addr', 'show'];
-  const { stdout } = await context.exec(argv);
-  const links = parseJsonOutput(argv, stdout);
-  if (!Array.isArray(links)) {
-    throw new NetCommandError('EGW_NET_BAD_OUTPUT', argv, 0, '', 'expected a JSON array');
-  }
-  for (const link of links as { ifname?: unknown; mtu?: unknown; addr_info?: unknown }[]) {
-    if (!Array.isArray(link.addr_info) || typeof link.mtu !== 'number') continue;
-    if ((link.addr_info as { local?: unknown }[]).some((entry) => entry.local === address)) {
-      return link.mtu;
-    }
+  for (const link of await listIPv4Links(context)) {
+    if (link.addr_info.some((entry) => entry.local === address)) return link.mtu;
   }
   throw new NetError(
     'EGW_NET_NO_ADDRESS',
