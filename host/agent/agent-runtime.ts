@@ -66,7 +66,8 @@ export interface AgentRuntimeOptions {
   publishInterfaces?: (interfaces: NodeInterface[]) => Promise<void>;
   /**
    * Where the computed statuses go (Kubernetes mode); given the live agents as this node
-   * sees them, so that one of them can be the writer.
+   * sees them, so that one of them can be the writer, and the dataplane's port use for
+   * the connection counts in status.connections.
    */
   statusSink?: (
     liveAgents: () => string[],

@@ -1,40 +1,26 @@
 import type { Logger } from 'pino';
 import { readyAgentNodes } from '../agent/agent-nodes.ts';
-import type { ConfigSource } from '../agent/config-source.ts';
+import type { AgentRuntimeOptions } from '../agent/agent-runtime.ts';
 import { CONNECTIONS_FIELD_MANAGER } from '../agent/kube-connections.ts';
 import { KubeSource } from '../agent/kube-source.ts';
 import { KubeStatus } from '../agent/kube-status.ts';
 import { InterfacesPublisher } from '../agent/node-interfaces-annotation.ts';
 import { FileSource } from '../config/file-source.ts';
 import { formatProblem } from '../config/problem.ts';
-import type { CompileResult } from '../control/compile.ts';
-import type { NodeInterface } from '../control/inputs.ts';
 import { KubeLeaseStore } from '../election/kube-lease-store.ts';
-import type { LeaseStore } from '../election/lease-store.ts';
 import { ClusterInformers } from '../k8s/cluster-informers.ts';
 import { EventRecorder } from '../k8s/event-recorder.ts';
 import { loadKubeConfig } from '../k8s/kubeconfig.ts';
 import { LeaseClient } from '../k8s/leases.ts';
 import { StatusWriter } from '../k8s/status-writer.ts';
-import type { DataplaneReadings } from '../metrics/dataplane-readings.ts';
 
 /**
  * Where an agent's configuration comes from, and what goes with it: in file mode only
  * the file; in Kubernetes mode the informers, Lease fencing, this node's interfaces
  * published as an annotation, and the objects' statuses and events written back.
  */
-export interface AgentSources {
-  source: ConfigSource;
-  leaseStore: LeaseStore | null;
-  publishInterfaces?: (interfaces: NodeInterface[]) => Promise<void>;
-  /**
-   * Where the computed statuses go, given the live agents and, for the connection counts
-   * in status.connections, the running dataplane.
-   */
-  statusSink?: (
-    liveAgents: () => string[],
-    dataplane?: Pick<DataplaneReadings, 'portUse'>,
-  ) => { write(result: CompileResult): void };
+export interface AgentSources
+  extends Pick<AgentRuntimeOptions, 'source' | 'leaseStore' | 'publishInterfaces' | 'statusSink'> {
   close(): Promise<void>;
 }
 

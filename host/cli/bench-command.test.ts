@@ -1,31 +1,10 @@
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseGatewayBenchArgs } from '../../bench/gateway-options.ts';
+import { testCli } from '../../test/support/test-cli.ts';
 import { addBenchCommand, benchArguments, benchLimits } from './bench-command.ts';
 
-/** A parent like main.ts's, that throws instead of exiting and prints nowhere. */
-function cli() {
-  const runs: string[][] = [];
-  let output = '';
-  const program = new Command()
-    .name('egressgw')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) => {
-        output += text;
-      },
-      writeErr: (text) => {
-        output += text;
-      },
-    });
-  const run = async (args: string[]) => {
-    runs.push(args);
-    return 4;
-  };
-  addBenchCommand(program, run);
-  const parse = (...argv: string[]) => program.parseAsync(argv, { from: 'user' });
-  return { parse, runs, output: () => output };
-}
+const cli = () => testCli(addBenchCommand, 4);
 
 afterEach(() => {
   process.exitCode = undefined;

@@ -1,29 +1,9 @@
-import { Command, type CommanderError } from 'commander';
+import type { CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
+import { testCli } from '../../test/support/test-cli.ts';
 import { addDemoCommand } from './demo-command.ts';
 
-/** A parent like main.ts's, that throws instead of exiting and prints nowhere. */
-function cli() {
-  const runs: string[][] = [];
-  let output = '';
-  const program = new Command()
-    .name('egressgw')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) => {
-        output += text;
-      },
-      writeErr: (text) => {
-        output += text;
-      },
-    });
-  addDemoCommand(program, async (args) => {
-    runs.push(args);
-    return 3;
-  });
-  const parse = (...argv: string[]) => program.parseAsync(argv, { from: 'user' });
-  return { parse, runs, output: () => output };
-}
+const cli = () => testCli(addDemoCommand, 3);
 
 afterEach(() => {
   process.exitCode = undefined;
