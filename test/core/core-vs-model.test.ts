@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deterministicCounters } from '../../host/dataplane/counters.ts';
@@ -11,6 +9,7 @@ import type {
 } from '../../host/dataplane/nat-engine.ts';
 import { ReferenceNat } from '../../host/dataplane/reference/reference-nat.ts';
 import { readU16, readU32, u32ToIp, type VnetHdrLen } from '../support/packets/index.ts';
+import { coreAvailable } from './core-available.ts';
 import {
   buildBatch,
   EGRESS,
@@ -30,11 +29,6 @@ import {
 // PROPERTY_RUNS sets the number of runs (default 100, two to three seconds; 300 runs
 // of up to 30 steps take about 7 s).
 
-const corePath = fileURLToPath(new URL('../../host/dataplane/core.ts', import.meta.url));
-const wasmPath =
-  process.env['EGRESSGW_CORE_WASM'] ??
-  fileURLToPath(new URL('../../build/core.wasm', import.meta.url));
-const coreAvailable = existsSync(corePath) && existsSync(wasmPath);
 const runs = Number(process.env['PROPERTY_RUNS'] ?? 100);
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Verdict } from '../../host/dataplane/nat-engine.ts';
 import type { NatPolicy } from '../../host/model/nat-policy.ts';
@@ -16,6 +14,7 @@ import {
   toNeedsCsum,
   withVnetHeader,
 } from '../support/packets/index.ts';
+import { coreAvailable } from './core-available.ts';
 import { testTimeouts } from './traffic.ts';
 
 // Random and mutated packets through the compiled core alone: it must never trap or
@@ -25,12 +24,6 @@ import { testTimeouts } from './traffic.ts';
 // two to two and a half million packets a second through the copying NatEngine
 // interface); FUZZ_SEED
 // repeats a run.
-
-const corePath = fileURLToPath(new URL('../../host/dataplane/core.ts', import.meta.url));
-const wasmPath =
-  process.env['EGRESSGW_CORE_WASM'] ??
-  fileURLToPath(new URL('../../build/core.wasm', import.meta.url));
-const coreAvailable = existsSync(corePath) && existsSync(wasmPath);
 
 const totalPackets = Number(process.env['FUZZ_PACKETS'] ?? 20_000_000);
 const seed = Number(process.env['FUZZ_SEED'] ?? Date.now() % 0x7fffffff) >>> 0;

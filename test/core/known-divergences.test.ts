@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { NatEngine, NatEngineConfig } from '../../host/dataplane/nat-engine.ts';
 import { ReferenceNat } from '../../host/dataplane/reference/reference-nat.ts';
@@ -10,6 +8,7 @@ import {
   fragmentDatagram,
   TcpFlag,
 } from '../support/packets/index.ts';
+import { coreAvailable } from './core-available.ts';
 import {
   EGRESS,
   knownCoreDivergences,
@@ -25,12 +24,6 @@ import {
 // (knownCoreDivergences) is on, the case runs as `it.fails`; when the core is aligned
 // it starts failing: turn the switch off, and it becomes a plain test that must pass
 // (and the property test covers those inputs again).
-
-const corePath = fileURLToPath(new URL('../../host/dataplane/core.ts', import.meta.url));
-const wasmPath =
-  process.env['EGRESSGW_CORE_WASM'] ??
-  fileURLToPath(new URL('../../build/core.wasm', import.meta.url));
-const coreAvailable = existsSync(corePath) && existsSync(wasmPath);
 
 const config: NatEngineConfig = { maxFlows: 256, vnetHdrLen: 0, seed: 7, timeouts: testTimeouts };
 const POD = PODS[0]!;
